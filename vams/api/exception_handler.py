@@ -1,0 +1,61 @@
+"""Map every error, DRF's own included, onto the documented ``{"message": ...}`` body."""
+
+import logging
+
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+from vams.api.envelope import envelope
+from vams.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
+
+NOT_AUTHORIZED = "Not Authorized"
+INTERNAL_ERROR = "Internal Server Error"
+INVALID_JSON = "Invalid JSON in request body."
+
+
+def handle_api_exception(exc: Exception, context: dict) -> Response:
+    """Return the enveloped response for ``exc``; never let an error become a bare 500."""
+    view = context.get("view")
+    if isinstance(exc, DomainError):
+        if exc.status_code >= 500:
+            logger.error(
+                "Request failed in %s code=%s message=%s",
+                type(view).__name__,
+                exc.code,
+                exc.message,
+            )
+        return envelope(exc.message, status=exc.status_code)
+
+    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+        response = envelope(_authentication_message(exc), status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="api"'
+        return response
+    if isinstance(exc, drf_exceptions.PermissionDenied):
+        return envelope(NOT_AUTHORIZED, status=403)
+    if isinstance(exc, drf_exceptions.ParseError):
+        return envelope(INVALID_JSON, status=400)
+    if isinstance(exc, drf_exceptions.Throttled):
+        return envelope("Too many requests; retry later.", status=429)
+    if isinstance(exc, drf_exceptions.APIException):
+        return envelope(_flatten_detail(exc.detail), status=exc.status_code)
+
+    logger.exception("Unhandled error in %s", type(view).__name__)
+    return envelope(INTERNAL_ERROR, status=500)
+
+
+def _authentication_message(exc: drf_exceptions.APIException) -> str:
+    if isinstance(exc, drf_exceptions.NotAuthenticated):
+        return "Authentication credentials were not provided; send 'Authorization: Bearer <token>'."
+    return "The bearer token is invalid or expired; obtain a new one at /auth/token/."
+
+
+def _flatten_detail(detail) -> str:
+    """Return DRF error details as one sentence naming the fields."""
+    if isinstance(detail, dict):
+        parts = [f"{field}: {_flatten_detail(value)}" for field, value in detail.items()]
+        return "; ".join(parts)
+    if isinstance(detail, list):
+        return " ".join(_flatten_detail(item) for item in detail)
+    return str(detail)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class VamsConfig(AppConfig):
+    name = "vams"
+    verbose_name = "Catalog"
