@@ -141,6 +141,16 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "VAMS Workflows API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "DESCRIPTION": (
+        "Workflows chain pipelines into AWS Step Functions state machines and run "
+        "them on asset files. Send 'Authorization: Bearer <access token>' from "
+        "POST /auth/token/."
+    ),
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "vams.api.schema.postprocess_schema",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # AWS. Credentials come from boto3's default chain and never from settings.
