@@ -8,7 +8,8 @@ fewer than ``maxItems`` items while ``NextToken`` is set: clients loop until
 ``NextToken`` is null.
 """
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ PAGE_SIZE_LIMIT = 3000
 
 INVALID_NUMBER = "{name} must be a whole number from 1 to {limit}; got {value!r}."
 INVALID_TOKEN = "startingToken is not a token issued by this list; start again without it."
+# ASCII digits only: str.isdigit() also accepts characters such as "²" that int() rejects.
+WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def _parse_positive(raw: str | None, name: str, default: int, limit: int) -> int
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not text.isdigit() or not 1 <= int(text) <= limit:
+    if not WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= limit:
         raise InvalidInput(INVALID_NUMBER.format(name=name, limit=limit, value=raw))
     return int(text)
 
@@ -136,4 +139,7 @@ def read_keyset_page(
 
 
 def _position(row: Any, ordering: Iterable[str]) -> list[Any]:
+    """Return the ordering values of ``row``, a model instance or a ``values()`` dict."""
+    if isinstance(row, Mapping):
+        return [row[field.lstrip("-")] for field in ordering]
     return [getattr(row, field.lstrip("-")) for field in ordering]
