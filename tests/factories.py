@@ -70,3 +70,29 @@ def function_entry(pipeline, **overrides) -> dict:
         entry["inputParameters"] = pipeline.input_parameters
     entry.update(overrides)
     return entry
+
+
+def workflow_body(
+    workflow_id: str = "convert-and-preview",
+    database_id: str = "my-database",
+    functions: list[dict] | None = None,
+    **fields,
+) -> dict:
+    """Return a PUT /workflows body; without ``functions`` it uses a GLOBAL pipeline."""
+    if functions is None:
+        from workflows.models import Pipeline
+
+        pipeline = (
+            Pipeline.objects.filter(database_id="GLOBAL", pipeline_id="3d-conversion-pipeline").first()
+            or make_pipeline()
+        )
+        functions = [function_entry(pipeline)]
+    body = {
+        "workflowId": workflow_id,
+        "databaseId": database_id,
+        "description": "Convert 3D files and generate preview thumbnails",
+        "specifiedPipelines": {"functions": functions},
+        "autoTriggerOnFileExtensionsUpload": ".fbx,.obj",
+    }
+    body.update(fields)
+    return body
