@@ -1,0 +1,202 @@
+"""Purge of soft-deleted workflows: the hard delete that follows a soft delete.
+
+A soft delete already removes the workflow's state machine (see
+``workflows.receivers``), so the purge normally finds nothing left in Step
+Functions. It checks anyway, because a delete that failed after the row was
+committed would otherwise leave an orphan state machine nothing refers to.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from executions.models import WorkflowExecution
+from vams.aws import stepfunctions
+from vams.aws.errors import AwsError
+from workflows.models import Workflow
+
+logger = logging.getLogger(__name__)
+
+# Workflows per OR-ed execution filter: each adds five bound parameters, and
+# SQLite accepts at most 32766 per statement.
+EXECUTION_FILTER_CHUNK = 200
+
+
+@dataclass
+class WorkflowPurgeOutcome:
+    """The result for one workflow row: ``error`` is the AWS error code when it was kept."""
+
+    workflow: Workflow
+    purged: bool = False
+    state_machine_deleted: bool = False
+    error: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        """True when the row changed under the purge (restored or already gone)."""
+        return not self.purged and not self.error
+
+
+@dataclass
+class WorkflowPurgeBatch:
+    outcomes: list[WorkflowPurgeOutcome] = field(default_factory=list)
+    executions_deleted: int = 0
+
+
+def purgeable_workflows(*, deleted_before: datetime) -> QuerySet:
+    """Return the workflows soft-deleted before ``deleted_before``."""
+    return Workflow.all_objects.filter(deleted_at__lt=deleted_before)
+
+
+def workflow_purge_batch(
+    *,
+    workflows: list[Workflow],
+    deleted_before: datetime,
+    delete_executions: bool,
+    dry_run: bool,
+) -> WorkflowPurgeBatch:
+    """Hard-delete ``workflows`` once their state machines are gone.
+
+    A state machine still present is deleted first, unless a live workflow
+    stores the same ARN (a workflow re-created under the same id can get the
+    same state machine name). A row whose state machine cannot be deleted is
+    kept with ``error`` set. The rows, and with ``delete_executions`` their
+    finished executions, are deleted in one transaction; rows no longer
+    soft-deleted before ``deleted_before`` by then are skipped. With
+    ``dry_run`` the state machines are only described and nothing is written.
+    """
+    live_arns = _arns_of_live_workflows(workflows)
+    batch = WorkflowPurgeBatch()
+    for workflow in workflows:
+        outcome = WorkflowPurgeOutcome(workflow=workflow)
+        try:
+            outcome.state_machine_deleted = _remove_state_machine(
+                workflow, live_arns=live_arns, dry_run=dry_run
+            )
+        except AwsError as error:
+            outcome.error = error.code
+            logger.warning(
+                "Kept workflow: checking or deleting its state machine failed pk=%s "
+                "database_id=%s workflow_id=%s workflow_arn=%s code=%s",
+                workflow.pk,
+                workflow.database_id,
+                workflow.workflow_id,
+                workflow.workflow_arn,
+                error.code,
+            )
+        batch.outcomes.append(outcome)
+
+    ready = [outcome for outcome in batch.outcomes if not outcome.error]
+    if dry_run:
+        for outcome in ready:
+            outcome.purged = True
+        if delete_executions:
+            batch.executions_deleted = _count_executions(
+                [outcome.workflow for outcome in ready]
+            )
+        return batch
+
+    _delete_rows(
+        batch, ready, deleted_before=deleted_before, delete_executions=delete_executions
+    )
+    return batch
+
+
+def _delete_rows(
+    batch: WorkflowPurgeBatch,
+    ready: list[WorkflowPurgeOutcome],
+    *,
+    deleted_before: datetime,
+    delete_executions: bool,
+) -> None:
+    with transaction.atomic():
+        # Lock the rows, and drop any that were restored since they were read.
+        still_deleted = set(
+            purgeable_workflows(deleted_before=deleted_before)
+            .select_for_update()
+            .filter(pk__in=[outcome.workflow.pk for outcome in ready])
+            .values_list("pk", flat=True)
+        )
+        purge = [outcome for outcome in ready if outcome.workflow.pk in still_deleted]
+        if delete_executions:
+            batch.executions_deleted = _delete_executions(
+                [outcome.workflow for outcome in purge]
+            )
+        Workflow.all_objects.filter(pk__in=still_deleted).hard_delete()
+    for outcome in purge:
+        outcome.purged = True
+    if purge:
+        logger.info(
+            "Purged workflows count=%s first_pk=%s last_pk=%s executions_deleted=%s",
+            len(purge),
+            purge[0].workflow.pk,
+            purge[-1].workflow.pk,
+            batch.executions_deleted,
+        )
+
+
+def _arns_of_live_workflows(workflows: list[Workflow]) -> set[str]:
+    arns = {workflow.workflow_arn for workflow in workflows if workflow.workflow_arn}
+    if not arns:
+        return set()
+    return set(
+        Workflow.objects.filter(workflow_arn__in=arns).values_list("workflow_arn", flat=True)
+    )
+
+
+def _remove_state_machine(workflow: Workflow, *, live_arns: set[str], dry_run: bool) -> bool:
+    """Delete the workflow's state machine if it still exists; return True if it did."""
+    arn = workflow.workflow_arn
+    if not arn or arn in live_arns:
+        return False
+    if stepfunctions.describe_state_machine(arn=arn) is None:
+        return False
+    if not dry_run:
+        stepfunctions.delete_state_machine(arn=arn)
+    return True
+
+
+def _executions_filter(workflows: list[Workflow]) -> Q:
+    """Match the finished executions of exactly these workflow rows.
+
+    Executions refer to a workflow by database id, workflow id and state
+    machine ARN, and a workflow re-created under the same id may get the same
+    ARN. An execution belongs to a deleted row only if it was created while
+    that row existed, which no execution of a later re-created workflow was.
+    """
+    condition = Q(pk__in=[])
+    for workflow in workflows:
+        condition |= Q(
+            workflow_database_id=workflow.database_id,
+            workflow_id=workflow.workflow_id,
+            workflow_arn=workflow.workflow_arn,
+            date_created__gte=workflow.date_created,
+            date_created__lte=workflow.deleted_at,
+        )
+    return condition & Q(stop_date__isnull=False)
+
+
+def _chunks(workflows: list[Workflow]):
+    for start in range(0, len(workflows), EXECUTION_FILTER_CHUNK):
+        yield workflows[start : start + EXECUTION_FILTER_CHUNK]
+
+
+# NOTE: executions have no index on (workflow_database_id, workflow_id), so
+# each chunk scans the executions table; --delete-executions is slow on a
+# large execution history.
+def _count_executions(workflows: list[Workflow]) -> int:
+    return sum(
+        WorkflowExecution.objects.filter(_executions_filter(chunk)).count()
+        for chunk in _chunks(workflows)
+    )
+
+
+def _delete_executions(workflows: list[Workflow]) -> int:
+    deleted = 0
+    for chunk in _chunks(workflows):
+        _, per_model = WorkflowExecution.objects.filter(_executions_filter(chunk)).delete()
+        deleted += per_model.get(WorkflowExecution._meta.label, 0)
+    return deleted
