@@ -35,6 +35,7 @@ class StateMachine:
 class StateMachineSummary:
     arn: str
     name: str
+    creation_date: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,11 @@ def list_state_machines(*, name_prefix: str = "") -> list[StateMachineSummary]:
         for item in response.get("stateMachines", []):
             if item["name"].startswith(name_prefix):
                 machines.append(
-                    StateMachineSummary(arn=item["stateMachineArn"], name=item["name"])
+                    StateMachineSummary(
+                        arn=item["stateMachineArn"],
+                        name=item["name"],
+                        creation_date=item.get("creationDate"),
+                    )
                 )
         token = response.get("nextToken")
         if not token:

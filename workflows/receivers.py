@@ -1,0 +1,26 @@
+"""Keep a workflow's state machine in step with every save of its row.
+
+The receiver runs for saves from the API, the admin, commands and the shell
+alike, because they all go through ``Model.save()``.
+"""
+
+from workflows.sync import state_machine_delete, state_machine_sync
+
+
+def workflow_saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    """Delete the state machine of a deleted workflow, else create or update it.
+
+    ``QuerySet.update()``, ``bulk_create()`` and raw fixture loads
+    (``loaddata``) do not fire this receiver; run ``reconcile_state_machines``
+    after writing rows that way. A Step Functions failure raises
+    UpstreamFailure or Throttled, so a caller that saves inside
+    ``transaction.atomic()`` rolls the row back. A machine created before such
+    a rollback is left without an owner, and ``reconcile_state_machines``
+    deletes it.
+    """
+    if raw:
+        return
+    if instance.deleted_at is not None:
+        state_machine_delete(instance)
+    else:
+        state_machine_sync(instance)
