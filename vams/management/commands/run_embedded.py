@@ -88,4 +88,11 @@ def startup_steps() -> list:
 
     Each step takes the command's stdout. Apps register theirs here.
     """
-    return []
+    from executions.startup import start_output_consumer
+
+    return [reconcile_state_machines, start_output_consumer]
+
+
+def reconcile_state_machines(stdout) -> None:
+    """Create the state machines of the stored workflows, because the emulator starts empty."""
+    call_command("reconcile_state_machines", stdout=stdout)
