@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
 from vams.api.pagination import parse_page_request
 from workflows.selectors import WORKFLOW_NOT_FOUND, workflow_get, workflow_get_alive, workflow_list
@@ -25,6 +26,7 @@ DELETED = "Workflow deleted"
 class WorkflowsApi(APIView):
     """GET /workflows lists every database's workflows; PUT /workflows saves one."""
 
+    @api_schema.workflow_list_schema
     def get(self, request: Request) -> Response:
         show_deleted = parse_show_deleted(request.query_params.get("showDeleted"))
         page = parse_page_request(request.query_params)
@@ -33,6 +35,7 @@ class WorkflowsApi(APIView):
         )
         return list_envelope(items, next_token)
 
+    @api_schema.workflow_put_schema
     def put(self, request: Request) -> Response:
         # The raw body is parsed here, not by DRF, so that an empty body and
         # "{}" get different answers whatever the Content-Type.
@@ -44,6 +47,7 @@ class WorkflowsApi(APIView):
 class DatabaseWorkflowsApi(APIView):
     """GET /database/{databaseId}/workflows lists one database's workflows."""
 
+    @api_schema.database_workflow_list_schema
     def get(self, request: Request, database_id: str) -> Response:
         database_id = validate_path_database_id(database_id)
         show_deleted = parse_show_deleted(request.query_params.get("showDeleted"))
@@ -60,6 +64,7 @@ class DatabaseWorkflowsApi(APIView):
 class DatabaseWorkflowApi(APIView):
     """GET and DELETE /database/{databaseId}/workflows/{workflowId}."""
 
+    @api_schema.workflow_get_schema
     def get(self, request: Request, database_id: str, workflow_id: str) -> Response:
         database_id = validate_path_database_id(database_id)
         workflow_id = validate_path_workflow_id(workflow_id)
@@ -72,6 +77,7 @@ class DatabaseWorkflowApi(APIView):
         )
         return envelope(workflow_instance_representation(workflow))
 
+    @api_schema.workflow_delete_schema
     def delete(self, request: Request, database_id: str, workflow_id: str) -> Response:
         database_id = validate_path_database_id(database_id)
         workflow_id = validate_path_workflow_id(workflow_id)

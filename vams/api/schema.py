@@ -7,6 +7,8 @@ details of each route live in this module and the view files stay short.
 token operations and the links that drive stateful fuzzing.
 """
 
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -270,10 +272,31 @@ workflow_execute_schema = extend_schema(
     },
 )
 
+HISTORY_PARAMETER = OpenApiParameter(
+    "history",
+    OpenApiTypes.STR,
+    enum=["true", "false", "1", "0", "yes", "no"],
+    description="Return finished executions too, with their error and cause.",
+    default="false",
+)
+WORKFLOW_DATABASE_ID_PARAMETER = OpenApiParameter(
+    "workflowDatabaseId",
+    OpenApiTypes.STR,
+    pattern=DATABASE_ID_PATTERN,
+    description="Only executions of workflows stored in this database (or GLOBAL).",
+)
+EXECUTION_LIST_PARAMETERS = [
+    *PAGE_PARAMETERS,
+    HISTORY_PARAMETER,
+    WORKFLOW_DATABASE_ID_PARAMETER,
+]
+
 execution_list_schema = extend_schema(
     operation_id="listExecutions",
     summary="List the executions of workflows on an asset",
+    description="Running executions only, unless history is set.",
     tags=TAG_EXECUTIONS,
+    parameters=EXECUTION_LIST_PARAMETERS,
     request=None,
     responses={
         200: ExecutionListResponseSerializer,
@@ -284,13 +307,38 @@ execution_list_schema = extend_schema(
 execution_list_by_workflow_schema = extend_schema(
     operation_id="listWorkflowExecutions",
     summary="List the executions of one workflow on an asset",
+    description="Running executions only, unless history is set.",
     tags=TAG_EXECUTIONS,
+    parameters=EXECUTION_LIST_PARAMETERS,
     request=None,
     responses={
         200: ExecutionListResponseSerializer,
         **error_responses(400, 401, 403, 404, 429, 500),
     },
 )
+
+execution_stop_schema = extend_schema(
+    operation_id="stopExecution",
+    summary="Stop a running execution",
+    tags=TAG_EXECUTIONS,
+    request=None,
+    responses={
+        200: OpenApiResponse(
+            StatusMessageSerializer, 'Body: {"message": "Execution <id> stopped"}.'
+        ),
+        **error_responses(400, 401, 403, 404, 429, 500),
+    },
+)
+
+# A route that only exists as another route's alias stays out of the document.
+undocumented = extend_schema(exclude=True)
+
+PATH_PARAMETER_DESCRIPTIONS = {
+    "databaseId": "Database identifier, or GLOBAL where global objects are meant.",
+    "workflowId": "Workflow identifier.",
+    "assetId": "Asset identifier.",
+    "executionId": "Execution id returned by the execute route.",
+}
 
 
 # The token routes reference this component even when no view of ours does.
@@ -315,6 +363,11 @@ SAVED_WORKFLOW_PARAMETERS = {
     "databaseId": "$request.body#/databaseId",
     "workflowId": "$request.body#/workflowId",
 }
+EXECUTED_PARAMETERS = {
+    "databaseId": "$request.path.databaseId",
+    "assetId": "$request.path.assetId",
+    "workflowId": "$request.path.workflowId",
+}
 RESPONSE_LINKS = {
     "putWorkflow": {
         "GetSavedWorkflow": (
@@ -331,13 +384,10 @@ RESPONSE_LINKS = {
         ),
     },
     "executeWorkflow": {
-        "ListExecutionsOfWorkflow": (
-            "listWorkflowExecutions",
-            {
-                "databaseId": "$request.path.databaseId",
-                "assetId": "$request.path.assetId",
-                "workflowId": "$request.path.workflowId",
-            },
+        "ListExecutionsOfWorkflow": ("listWorkflowExecutions", EXECUTED_PARAMETERS),
+        "StopStartedExecution": (
+            "stopExecution",
+            {**EXECUTED_PARAMETERS, "executionId": "$response.body#/message"},
         ),
     },
 }
@@ -348,6 +398,9 @@ def postprocess_schema(result: dict, generator, request, public: bool) -> dict:
     result["paths"] = {
         _documented_path(path): item for path, item in result["paths"].items()
     }
+    for item in result["paths"].values():
+        for operation in item.values():
+            _describe_path_parameters(operation)
     for path, (operation_id, summary) in TOKEN_OPERATIONS.items():
         operation = result["paths"].get(path, {}).get("post")
         if operation is not None:
@@ -374,13 +427,30 @@ def postprocess_schema(result: dict, generator, request, public: bool) -> dict:
 
 
 def _documented_path(path: str) -> str:
-    """Drop the optional trailing slash: the workflows API documents routes without it.
+    """Spell path parameters in camelCase and drop the optional trailing slash.
 
-    Token routes keep the slash because simplejwt's own documentation uses it.
+    The workflows API documents its routes without the slash. The token routes
+    keep it because simplejwt documents them that way.
     """
+    path = re.sub(r"\{(\w+)\}", lambda match: "{%s}" % _camel(match[1]), path)
     if path.startswith("/auth/") or path == "/":
         return path
     return path.rstrip("/")
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _describe_path_parameters(operation: dict) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "path":
+            continue
+        parameter["name"] = _camel(parameter["name"])
+        description = PATH_PARAMETER_DESCRIPTIONS.get(parameter["name"])
+        if description:
+            parameter["description"] = description
 
 
 def _describe_token_operation(operation: dict, operation_id: str, summary: str) -> None:
