@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from executions.selectors import execution_list
 from executions.services import execution_start, execution_stop
 from executions.validation import parse_boolean
+from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
 from vams.api.pagination import parse_page_request
 from vams.exceptions import InvalidInput
@@ -61,9 +62,11 @@ class AssetWorkflowExecutionsApi(APIView):
     execute route's pattern matches it too.
     """
 
+    @api_schema.execution_list_schema
     def get(self, request: Request, database_id: str, asset_id: str) -> Response:
         return _list(request, database_id, asset_id, None)
 
+    @api_schema.undocumented
     def post(self, request: Request, database_id: str, asset_id: str) -> Response:
         return _execute(request, database_id, asset_id, "executions")
 
@@ -71,6 +74,7 @@ class AssetWorkflowExecutionsApi(APIView):
 class AssetWorkflowApi(APIView):
     """POST .../workflows/{workflowId} executes the workflow on the asset."""
 
+    @api_schema.workflow_execute_schema
     def post(self, request: Request, database_id: str, asset_id: str, workflow_id: str) -> Response:
         return _execute(request, database_id, asset_id, workflow_id)
 
@@ -78,6 +82,7 @@ class AssetWorkflowApi(APIView):
 class WorkflowExecutionsApi(APIView):
     """GET .../workflows/executions/{workflowId} lists one workflow's executions."""
 
+    @api_schema.execution_list_by_workflow_schema
     def get(self, request: Request, database_id: str, asset_id: str, workflow_id: str) -> Response:
         return _list(request, database_id, asset_id, workflow_id)
 
@@ -85,6 +90,7 @@ class WorkflowExecutionsApi(APIView):
 class ExecutionStopApi(APIView):
     """POST .../workflows/executions/{workflowId}/{executionId}/stop stops a running execution."""
 
+    @api_schema.execution_stop_schema
     def post(
         self,
         request: Request,
