@@ -119,13 +119,16 @@ def current_state_machine(workflow: Workflow) -> stepfunctions.StateMachine | No
 def write_state_machine(
     workflow: Workflow, definition: dict, machine: stepfunctions.StateMachine | None
 ) -> str:
-    """Update ``machine`` when its definition differs, or create a new machine; return the ARN."""
+    """Update ``machine`` in place, or create a new machine when it is None; return the ARN.
+
+    The update runs even when the definition is unchanged, because it also
+    applies the current role.
+    """
     if machine is None:
         return stepfunctions.create_state_machine(
             name=state_machine_name(workflow.workflow_id), definition=definition
         )
-    if machine.definition != definition:
-        stepfunctions.update_state_machine(arn=machine.arn, definition=definition)
+    stepfunctions.update_state_machine(arn=machine.arn, definition=definition)
     return machine.arn
 
 
