@@ -1,0 +1,278 @@
+"""Admin forms for workflows: the workflow fields plus its ordered pipeline steps.
+
+The form assembles the same body a client sends to ``PUT /workflows`` and hands
+it to ``workflow_create_or_update``, so the admin and the API share one set of
+checks and one set of messages.
+"""
+
+from django import forms
+from django.forms import formset_factory
+
+from vams.exceptions import DomainError
+from vams.models import Asset, AssetFile
+from workflows.models import Pipeline, Workflow
+
+# Pipeline fields copied into a workflow's function entry, as the API documents them.
+OPTIONAL_ENTRY_FIELDS = {
+    "taskTimeout": "task_timeout",
+    "taskHeartbeatTimeout": "task_heartbeat_timeout",
+    "inputParameters": "input_parameters",
+}
+
+
+def pipeline_key(database_id: str, pipeline_id: str) -> str:
+    """Return the chooser value that names a pipeline: ``<databaseId>/<pipelineId>``."""
+    return f"{database_id}/{pipeline_id}"
+
+
+def function_entry_for(pipeline: Pipeline) -> dict:
+    """Build the function entry that references ``pipeline`` in a workflow."""
+    entry = {
+        "name": pipeline.pipeline_id,
+        "databaseId": pipeline.database_id,
+        "pipelineType": pipeline.pipeline_type,
+        "pipelineExecutionType": pipeline.pipeline_execution_type,
+        "outputType": pipeline.output_type,
+        "waitForCallback": pipeline.wait_for_callback,
+        "userProvidedResource": pipeline.user_provided_resource,
+    }
+    for entry_field, model_field in OPTIONAL_ENTRY_FIELDS.items():
+        value = getattr(pipeline, model_field)
+        if value:
+            entry[entry_field] = value
+    if pipeline.wait_for_callback == Pipeline.Callback.ENABLED:
+        entry.setdefault("taskTimeout", "86400")
+    return entry
+
+
+class FunctionEntryForm(forms.Form):
+    pipeline = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, pipeline_choices=(), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].choices = [("", "---------"), *pipeline_choices]
+
+
+class BaseFunctionEntryFormSet(forms.BaseFormSet):
+    """The ordered function entries of a workflow.
+
+    An entry that is kept (same pipeline key) stays exactly as stored, because a
+    workflow's entries are a snapshot that later pipeline edits must not change.
+    A newly chosen pipeline gets a fresh entry built from the live pipeline row.
+    """
+
+    def __init__(self, *args, stored_entries: list[dict] = (), **kwargs) -> None:
+        self.stored_entries = {
+            pipeline_key(entry.get("databaseId", ""), entry.get("name", "")): entry
+            for entry in stored_entries
+        }
+        self.live_pipelines = {
+            pipeline_key(pipeline.database_id, pipeline.pipeline_id): pipeline
+            for pipeline in Pipeline.objects.order_by("database_id", "pipeline_id")
+        }
+        super().__init__(*args, **kwargs)
+
+    def pipeline_choices(self) -> list[tuple[str, str]]:
+        choices = [
+            (
+                key,
+                f"{key} ({pipeline.pipeline_execution_type}, {pipeline.pipeline_type})",
+            )
+            for key, pipeline in self.live_pipelines.items()
+        ]
+        for key in self.stored_entries:
+            if key not in self.live_pipelines:
+                choices.append((key, f"{key} (pipeline not found)"))
+        return choices
+
+    def get_form_kwargs(self, index):
+        kwargs = super().get_form_kwargs(index)
+        kwargs["pipeline_choices"] = self.pipeline_choices()
+        return kwargs
+
+    @property
+    def empty_form(self):
+        form = self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            pipeline_choices=self.pipeline_choices(),
+            renderer=self.renderer,
+        )
+        self.add_fields(form, None)
+        return form
+
+    def function_entries(self) -> list[dict]:
+        """Return the chosen entries sorted by order; rows without one go last."""
+        chosen = []
+        for index, form in enumerate(self.forms):
+            key = form.cleaned_data.get("pipeline")
+            if not key or form.cleaned_data.get("DELETE"):
+                continue
+            order = form.cleaned_data.get("ORDER")
+            chosen.append((order is None, order or 0, index, key))
+        chosen.sort()
+
+        entries = []
+        for *_, key in chosen:
+            if key in self.stored_entries:
+                entries.append(self.stored_entries[key])
+            else:
+                entries.append(function_entry_for(self.live_pipelines[key]))
+        return entries
+
+
+FunctionEntryFormSet = formset_factory(
+    FunctionEntryForm,
+    formset=BaseFunctionEntryFormSet,
+    extra=3,
+    can_order=True,
+    can_delete=True,
+)
+
+
+class WorkflowAdminForm(forms.ModelForm):
+    """A workflow's fields and its pipeline steps, saved through the service.
+
+    Django's admin calls ``save_model`` only after the form validated, which is
+    too late to put a service message on the form. The service both validates
+    and saves, so this form calls it as the last step of ``full_clean()``, once
+    every other check passed. The admin runs the whole request in one
+    transaction, so a later failure still rolls the row back.
+    """
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "database_id",
+            "workflow_id",
+            "description",
+            "auto_trigger_on_file_extensions_upload",
+        ]
+        labels = {"auto_trigger_on_file_extensions_upload": "Auto-trigger on upload of"}
+        help_texts = {
+            "auto_trigger_on_file_extensions_upload": (
+                "Comma-separated file extensions (jpg,png) or 'all'; blank disables "
+                "the auto-trigger."
+            ),
+        }
+
+    def __init__(self, *args, user=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.saved_workflow: Workflow | None = None
+        stored_entries = self.instance.functions if self.instance.pk else []
+        initial = [
+            {
+                "pipeline": pipeline_key(
+                    entry.get("databaseId", ""), entry.get("name", "")
+                ),
+                "ORDER": index + 1,
+            }
+            for index, entry in enumerate(stored_entries)
+        ]
+        # A bound formset gets no initial rows: Django skips validating extra
+        # rows whose data equals their initial value, which would drop steps.
+        self.functions_formset = FunctionEntryFormSet(
+            data=self.data if self.is_bound else None,
+            initial=None if self.is_bound else initial,
+            prefix="functions",
+            stored_entries=stored_entries,
+        )
+        if self.instance.pk:
+            # The id pair is the workflow's key; a new pair is a new workflow.
+            for name in ("database_id", "workflow_id"):
+                if name in self.fields:
+                    self.fields[name].disabled = True
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        if self.instance.pk is None and self.errors.keys().isdisjoint(
+            {"database_id", "workflow_id"}
+        ):
+            database_id = cleaned_data.get("database_id")
+            workflow_id = cleaned_data.get("workflow_id")
+            if Workflow.objects.filter(
+                database_id=database_id, workflow_id=workflow_id
+            ).exists():
+                raise forms.ValidationError(
+                    f"Workflow {database_id}/{workflow_id} already exists; open it "
+                    "from the list to change it.",
+                    code="duplicate",
+                )
+        return cleaned_data
+
+    def full_clean(self) -> None:
+        """Validate the fields and steps, then save through the service."""
+        super().full_clean()
+        formset_valid = self.functions_formset.is_valid()
+        if not self.is_bound or self.errors or not formset_valid:
+            return
+        from workflows.services import workflow_create_or_update
+
+        try:
+            self.saved_workflow = workflow_create_or_update(
+                data=self.request_body(), user=self.user
+            )
+        except DomainError as error:
+            self.add_error(None, error.message)
+
+    def request_body(self) -> dict:
+        """Return the ``PUT /workflows`` body that this form describes."""
+        return {
+            "databaseId": self.cleaned_data.get("database_id", ""),
+            "workflowId": self.cleaned_data.get("workflow_id", ""),
+            "description": self.cleaned_data.get("description", ""),
+            "specifiedPipelines": {
+                "functions": self.functions_formset.function_entries()
+            },
+            "autoTriggerOnFileExtensionsUpload": self.cleaned_data.get(
+                "auto_trigger_on_file_extensions_upload", ""
+            ),
+        }
+
+    def save(self, commit: bool = True) -> Workflow:
+        """Return the workflow the service saved during validation."""
+        return self.saved_workflow
+
+    def save_m2m(self) -> None:
+        """Do nothing: a workflow has no many-to-many fields."""
+
+
+class ExecuteOnFileForm(forms.Form):
+    """Choose the asset file (or a whole asset) to run one workflow on."""
+
+    WHOLE_ASSET = "asset"
+
+    target = forms.ChoiceField(label="Asset file")
+
+    def __init__(self, *args, workflow: Workflow, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.workflow = workflow
+        self.fields["target"].choices = self.target_choices()
+
+    def candidate_assets(self):
+        assets = Asset.objects.select_related("database").prefetch_related("files")
+        if self.workflow.database_id != "GLOBAL":
+            assets = assets.filter(database_id=self.workflow.database_id)
+        return assets.order_by("database_id", "asset_id")
+
+    def target_choices(self) -> list:
+        groups = []
+        for asset in self.candidate_assets():
+            options = [(f"{self.WHOLE_ASSET}:{asset.pk}", f"{asset} (whole asset)")]
+            options += [
+                (f"file:{asset_file.pk}", asset_file.relative_path)
+                for asset_file in asset.files.all()
+            ]
+            groups.append((str(asset), options))
+        return groups
+
+    def clean_target(self) -> tuple[Asset, str | None]:
+        """Return the asset and the full S3 key (None for the whole asset)."""
+        kind, _, pk = self.cleaned_data["target"].partition(":")
+        if kind == self.WHOLE_ASSET:
+            return Asset.objects.get(pk=pk), None
+        asset_file = AssetFile.objects.select_related("asset").get(pk=pk)
+        return asset_file.asset, asset_file.key
