@@ -22,9 +22,10 @@ def _call(operation: str, **kwargs):
 
 def ensure_rule_to_queue(
     *, rule_name: str, event_pattern: dict, queue_arn: str, bus_name: str = "default"
-) -> None:
-    """Create or update a rule on ``bus_name`` that delivers matching events to a queue."""
-    _call(
+) -> str:
+    """Create or update a rule on ``bus_name`` that delivers matching events to a
+    queue; return the rule's ARN."""
+    response = _call(
         "put_rule",
         Name=rule_name,
         EventBusName=bus_name,
@@ -38,6 +39,7 @@ def ensure_rule_to_queue(
         Targets=[{"Id": f"{rule_name}-queue", "Arn": queue_arn}],
     )
     logger.info("Routed rule=%s bus=%s to queue_arn=%s", rule_name, bus_name, queue_arn)
+    return response["RuleArn"]
 
 
 def put_event(*, bus_name: str, source: str, detail_type: str, detail: dict) -> None:

@@ -1,5 +1,6 @@
 """The SQS gateway: pipeline queues and the output-processing queue."""
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -44,6 +45,28 @@ def queue_url(name: str) -> str:
 def queue_arn(url: str) -> str:
     response = _call("get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn"])
     return response["Attributes"]["QueueArn"]
+
+
+def allow_events_rule(*, url: str, queue_arn: str, rule_arn: str) -> None:
+    """Let the EventBridge rule ``rule_arn`` send to the queue.
+
+    Real SQS drops a rule's deliveries without this policy. It replaces any
+    policy the queue had, so use it only on queues this service owns.
+    """
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AllowEventBridgeRule",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+    _call("set_queue_attributes", QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
 
 
 def send_message(*, url: str, body: str) -> str:

@@ -1,0 +1,35 @@
+"""Errors a built-in pipeline reports to Step Functions as its task failure."""
+
+
+class PipelineError(Exception):
+    """A pipeline step failed; ``error`` and ``cause`` go to SendTaskFailure.
+
+    ``error`` is a short CamelCase name the workflow's fail state shows, and
+    ``cause`` a sentence naming the file and the reason.
+    """
+
+    error = "ProcessingFailed"
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
+
+
+class InvalidPayload(PipelineError):
+    error = "InvalidPayload"
+
+
+class InputNotFound(PipelineError):
+    error = "InputNotFound"
+
+
+class InputTooLarge(PipelineError):
+    error = "InputTooLarge"
+
+
+class UnreadableInput(PipelineError):
+    error = "UnreadableInput"
+
+
+class UnsupportedFormat(PipelineError):
+    error = "UnsupportedFormat"
