@@ -190,3 +190,18 @@ def test_reconcile_rejects_negative_grace():
         reconcile("--orphan-grace-minutes", "-1")
 
     assert raised.value.returncode == 2
+
+
+def test_run_embedded_startup_reconciles():
+    from vams.management.commands.run_embedded import reconcile_state_machines, startup_steps
+
+    workflow = save_workflow()
+    stepfunctions.delete_state_machine(arn=workflow.workflow_arn)
+    stdout = io.StringIO()
+
+    reconcile_state_machines(stdout)
+
+    assert reconcile_state_machines in startup_steps()
+    stored = Workflow.objects.get(pk=workflow.pk)
+    assert stepfunctions.describe_state_machine(arn=stored.workflow_arn) is not None
+    assert "1 created" in stdout.getvalue()
