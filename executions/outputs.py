@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from authz.services import authz_check
@@ -430,7 +430,6 @@ def consume_output_messages(*, max_messages: int = 10, wait_seconds: int = 1) ->
         if not batch:
             break
         for message in batch:
-            close_old_connections()
             outcome = process_output_message(message.body)
             if outcome.done:
                 sqs.delete_message(url=url, receipt_handle=message.receipt_handle)

@@ -477,25 +477,41 @@ def execution_stop(
         if error.is_throttling:
             raise Throttled(STOP_THROTTLED.format(execution_id=execution_id)) from error
         raise UpstreamFailure(STOP_FAILED.format(execution_id=execution_id, code=error.code)) from error
-    try:
-        result = execution_refresh(execution)
-    except AwsError:
-        result = None
-    if result is None or result.execution.stop_date is None:
-        # Step Functions accepted the stop; record it even if it still reports RUNNING.
-        _close(
-            execution,
-            {
-                "status": WorkflowExecution.Status.ABORTED,
-                "stop_date": timezone.now(),
-                "error": STOP_ERROR,
-                "cause": STOP_CAUSE.format(user=user_name),
-            },
-            vanished=False,
-        )
+    _close(execution, _stopped_fields(execution, user_name), vanished=False)
     execution.refresh_from_db()
     logger.info("Stopped execution_id=%s by user=%s", execution.execution_id, user_name)
     return execution
+
+
+def _stopped_fields(execution: WorkflowExecution, user_name: str) -> dict:
+    """Return the final fields after a stop Step Functions accepted.
+
+    Step Functions may still report RUNNING for a moment, so the row is closed
+    as ABORTED now; the error and cause sent with the stop fill in what it
+    does not report.
+    """
+    fields = {
+        "status": WorkflowExecution.Status.ABORTED,
+        "stop_date": timezone.now(),
+        "error": STOP_ERROR,
+        "cause": STOP_CAUSE.format(user=user_name),
+    }
+    try:
+        snapshot = stepfunctions.describe_execution(execution_arn=execution.execution_arn)
+    except AwsError:
+        return fields
+    if snapshot.stop_date is None:
+        return fields
+    fields["status"] = snapshot.status
+    fields["stop_date"] = snapshot.stop_date
+    if snapshot.status != WorkflowExecution.Status.ABORTED:
+        # It finished on its own before the stop arrived.
+        fields["error"] = snapshot.error[:256]
+        fields["cause"] = snapshot.cause
+    elif snapshot.error or snapshot.cause:
+        fields["error"] = snapshot.error[:256]
+        fields["cause"] = snapshot.cause
+    return fields
 
 
 def _find_execution(*, asset: Asset, workflow_id: str, execution_id) -> WorkflowExecution:

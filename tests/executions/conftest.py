@@ -4,6 +4,7 @@ Workflows here run a state machine chosen by the test (by default one that
 waits an hour), so an execution stays RUNNING for as long as the test needs.
 """
 
+import time
 import uuid
 
 import pytest
@@ -21,6 +22,20 @@ HOLD_DEFINITION = {
     "States": {"Hold": {"Type": "Wait", "Seconds": 3600, "End": True}},
 }
 PASS_DEFINITION = {"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}
+FAIL_DEFINITION = {
+    "StartAt": "Broken",
+    "States": {"Broken": {"Type": "Fail", "Error": "test.Error", "Cause": "why"}},
+}
+
+
+def wait_until_stopped(execution, *, attempts: int = 100) -> str:
+    """Poll Step Functions until the execution stops; return its final status."""
+    for _ in range(attempts):
+        snapshot = stepfunctions.describe_execution(execution_arn=execution.execution_arn)
+        if snapshot.stop_date is not None:
+            return snapshot.status
+        time.sleep(0.05)
+    raise AssertionError(f"execution {execution.execution_id} still running")
 
 
 def create_state_machine(definition: dict) -> str:

@@ -4,6 +4,7 @@ import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import close_old_connections
 
 from executions.outputs import consume_output_messages
 from vams.aws.errors import AwsError
@@ -58,5 +59,8 @@ class Command(BaseCommand):
                 except AwsError:
                     logger.exception("Receiving output messages failed; retrying")
                     time.sleep(RETRY_PAUSE_SECONDS)
+                finally:
+                    # A long-running loop must not keep a connection the server closed.
+                    close_old_connections()
         except KeyboardInterrupt:
             self.stdout.write(self.style.SUCCESS(f"Stopped after {total} output message(s)."))
