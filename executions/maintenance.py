@@ -16,6 +16,15 @@ Status = WorkflowExecution.Status
 # left out because Step Functions may still redrive such an execution.
 FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED)
 
+# The fields the purge and its report read; error causes can be long.
+PURGE_FIELDS = (
+    "execution_id",
+    "workflow_database_id",
+    "workflow_id",
+    "status",
+    "stop_date",
+)
+
 STATUS_UNKNOWN = "Unknown execution status {status!r}; use one or more of {allowed}."
 
 
@@ -45,11 +54,15 @@ def purgeable_executions(*, stopped_before: datetime, statuses: list[str]) -> Qu
     A running execution (no stop date) never matches. A succeeded execution
     whose outputs are not registered yet is left for ``sync_executions``.
     """
-    return WorkflowExecution.objects.filter(
-        stop_date__isnull=False,
-        stop_date__lt=stopped_before,
-        status__in=statuses,
-    ).exclude(Q(status=Status.SUCCEEDED) & Q(outputs_registered_at__isnull=True))
+    return (
+        WorkflowExecution.objects.filter(
+            stop_date__isnull=False,
+            stop_date__lt=stopped_before,
+            status__in=statuses,
+        )
+        .exclude(Q(status=Status.SUCCEEDED) & Q(outputs_registered_at__isnull=True))
+        .only(*PURGE_FIELDS)
+    )
 
 
 def execution_purge_batch(

@@ -23,6 +23,13 @@ logger = logging.getLogger(__name__)
 # Workflows per OR-ed execution filter: each adds five bound parameters, and
 # SQLite accepts at most 32766 per statement.
 EXECUTION_FILTER_CHUNK = 200
+PURGE_FIELDS = (
+    "database_id",
+    "workflow_id",
+    "workflow_arn",
+    "date_created",
+    "deleted_at",
+)
 
 
 @dataclass
@@ -47,8 +54,11 @@ class WorkflowPurgeBatch:
 
 
 def purgeable_workflows(*, deleted_before: datetime) -> QuerySet:
-    """Return the workflows soft-deleted before ``deleted_before``."""
-    return Workflow.all_objects.filter(deleted_at__lt=deleted_before)
+    """Return the workflows soft-deleted before ``deleted_before``.
+
+    Only the fields the purge reads are loaded, not the pipeline snapshot.
+    """
+    return Workflow.all_objects.filter(deleted_at__lt=deleted_before).only(*PURGE_FIELDS)
 
 
 def workflow_purge_batch(
@@ -152,7 +162,8 @@ def _remove_state_machine(workflow: Workflow, *, live_arns: set[str], dry_run: b
     arn = workflow.workflow_arn
     if not arn or arn in live_arns:
         return False
-    if stepfunctions.describe_state_machine(arn=arn) is None:
+    machine = stepfunctions.describe_state_machine(arn=arn)
+    if machine is None or machine.status == "DELETING":
         return False
     if not dry_run:
         stepfunctions.delete_state_machine(arn=arn)

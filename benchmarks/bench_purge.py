@@ -1,0 +1,114 @@
+"""Time purge_deleted_workflows on a large backlog of soft-deleted workflows.
+
+Runs in a throwaway database (a temporary SQLite file, or a new PostgreSQL
+database next to the one DATABASE_URL names) and prints rows per second for
+each batch size. The rows have no state machine ARN, so the purge makes no
+Step Functions calls: the figures measure the database work only.
+
+    .venv/bin/python benchmarks/bench_purge.py [--rows 100000] [--batch-sizes 500,2000]
+    DATABASE_URL=postgres://user@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_purge.py
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
+
+import django  # noqa: E402 (settings must be chosen before Django is set up)
+
+INSERT_CHUNK = 5_000
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=100_000, help="Soft-deleted workflows to purge."
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        default="500",
+        help="Comma-separated --batch-size values to time, one full purge each.",
+    )
+    return parser.parse_args()
+
+
+def insert_deleted_workflows(count: int) -> float:
+    """Insert ``count`` workflows soft-deleted 40 days ago; return the seconds taken."""
+    from django.utils import timezone
+
+    from workflows.models import Workflow
+
+    now = timezone.now()
+    started = time.perf_counter()
+    for first in range(0, count, INSERT_CHUNK):
+        rows = [
+            Workflow(
+                database_id="bench-db",
+                workflow_id=f"wf-{index}",
+                description="Benchmark workflow",
+                specified_pipelines={"functions": []},
+                workflow_arn="",
+                date_created=now - timedelta(days=100),
+                date_modified=now - timedelta(days=100),
+                deleted_at=now - timedelta(days=40),
+            )
+            for index in range(first, min(first + INSERT_CHUNK, count))
+        ]
+        Workflow.all_objects.bulk_create(rows)
+    return time.perf_counter() - started
+
+
+def time_purge(batch_size: int) -> float:
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    call_command(
+        "purge_deleted_workflows",
+        older_than_days=30,
+        batch_size=batch_size,
+        verbosity=0,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    batch_sizes = [int(size) for size in arguments.batch_sizes.split(",")]
+    django.setup()
+
+    from django.db import connection
+
+    from workflows.models import Workflow
+
+    engine = connection.settings_dict["ENGINE"].rsplit(".", 1)[-1]
+    scratch = tempfile.TemporaryDirectory()
+    if engine == "sqlite3":
+        test_name = str(Path(scratch.name) / "bench.sqlite3")
+    else:
+        test_name = f"bench_vams_{os.getpid()}"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    try:
+        print(f"database: {engine} ({connection.settings_dict['NAME']})")
+        for batch_size in batch_sizes:
+            insert_seconds = insert_deleted_workflows(arguments.rows)
+            purge_seconds = time_purge(batch_size)
+            left = Workflow.all_objects.count()
+            print(
+                f"rows={arguments.rows} batch_size={batch_size} "
+                f"insert={insert_seconds:.2f}s purge={purge_seconds:.2f}s "
+                f"purge_rate={arguments.rows / purge_seconds:,.0f} rows/s left={left}"
+            )
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+        scratch.cleanup()
+
+
+if __name__ == "__main__":
+    main()
