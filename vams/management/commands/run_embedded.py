@@ -46,9 +46,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         aws = emulator.start_emulator(port=options["emulator_port"] or None)
         emulator.provision_core_resources()
+        # The admin exists before the steps, so the demo step can own its files.
+        admin = self._ensure_local_admin(options["admin_password"])
         for step in startup_steps():
             step(self.stdout)
-        admin = self._ensure_local_admin(options["admin_password"])
         self._print_banner(options["addr"], aws.endpoint_url, admin, options["admin_password"])
         try:
             call_command("runserver", options["addr"], use_reloader=False)
@@ -81,6 +82,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  Try:           curl -s {base}/workflows -H 'Authorization: Bearer {token}'"
         )
+        from workflows.builtin.demo import demo_execute_command
+
+        demo = demo_execute_command(base, str(token))
+        if demo:
+            self.stdout.write(f"  Run the demo:  {demo}")
 
 
 def startup_steps() -> list:
@@ -89,8 +95,19 @@ def startup_steps() -> list:
     Each step takes the command's stdout. Apps register theirs here.
     """
     from executions.startup import start_output_consumer
+    from workflows.builtin.startup import (
+        register_builtin_pipelines_step,
+        seed_demo_step,
+        start_pipeline_worker_step,
+    )
 
-    return [reconcile_state_machines, start_output_consumer]
+    return [
+        reconcile_state_machines,
+        register_builtin_pipelines_step,
+        seed_demo_step,
+        start_pipeline_worker_step,
+        start_output_consumer,
+    ]
 
 
 def reconcile_state_machines(stdout) -> None:
