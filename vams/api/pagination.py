@@ -92,7 +92,11 @@ def _after_position(ordering: list[str], position: list[Any]) -> Q:
         lookup = "lt" if field.startswith("-") else "gt"
         condition |= equal_so_far & Q(**{f"{name}__{lookup}": value})
         equal_so_far &= Q(**{name: value})
-    return condition
+    # The OR above alone makes SQLite scan the whole table. Repeating the first
+    # field as a range lets both databases start from the index position.
+    first = ordering[0]
+    bound = "lte" if first.startswith("-") else "gte"
+    return Q(**{f"{first.lstrip('-')}__{bound}": position[0]}) & condition
 
 
 def read_keyset_page(
