@@ -26,13 +26,13 @@ from django.utils import timezone
 
 from authz.models import (
     ADMIN_ROLE,
-    Constraint,
     ConstraintPermission,
+    Criterion,
     Join,
     PolicyVersion,
     Role,
 )
-from authz.rules import CriterionSpec, Predicate, compile_constraint
+from authz.rules import CriterionSpec, RuleSet
 
 logger = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ class UserEnforcer:
         self,
         subject: str,
         roles: list[str],
-        rule_groups: Mapping[tuple[str, str, str, str], list[Predicate]],
+        rule_groups: Mapping[tuple[str, str, str, str], RuleSet],
         fields_by_type: Mapping[str, tuple[str, ...]],
     ) -> None:
         self.subject = subject
         self.roles = roles
         self._fields_by_type = dict(fields_by_type)
-        self._rules: dict[str, tuple[str, tuple[Predicate, ...]]] = {}
+        self._rules: dict[str, tuple[str, RuleSet]] = {}
         self._decisions: dict[tuple, bool] = {}
 
         model = Model()
@@ -84,10 +84,10 @@ class UserEnforcer:
         self._casbin.add_function("ruleMatch", self._match_rule)
 
         policies = []
-        for index, (group, predicates) in enumerate(rule_groups.items()):
+        for index, (group, rule_set) in enumerate(rule_groups.items()):
             group_subject, object_type, action, effect = group
             key = f"{object_type}#{index}"
-            self._rules[key] = (object_type, tuple(predicates))
+            self._rules[key] = (object_type, rule_set)
             policies.append([group_subject, key, action, effect])
         if policies:
             self._casbin.add_policies(policies)
@@ -99,10 +99,10 @@ class UserEnforcer:
         return len(self._rules)
 
     def _match_rule(self, key: str, obj: Mapping) -> bool:
-        object_type, predicates = self._rules[key]
+        object_type, rule_set = self._rules[key]
         if obj.get("object__type") != object_type:
             return False
-        return any(predicate(obj) for predicate in predicates)
+        return rule_set.matches(obj)
 
     def _decision_key(self, obj: Mapping, action: str) -> tuple | None:
         object_type = obj.get("object__type")
@@ -172,38 +172,39 @@ def pin_request_state(user, *, mfa_authenticated: bool) -> None:
 
 
 def _load_rule_groups(user, role_names: set[str]):
-    """Read the constraints that reach ``user`` and group their compiled rules."""
+    """Read the constraints that reach ``user`` and group their rules.
+
+    Rows are read as tuples, not model instances, because a user reached by
+    a thousand constraints would otherwise spend most of the build in the ORM.
+    """
     reach = Q(user=user)
     if role_names:
         reach |= Q(role__name__in=role_names)
     permissions = list(
-        ConstraintPermission.objects.filter(reach).select_related("role")
+        ConstraintPermission.objects.filter(reach).values_list(
+            "constraint_id", "role__name", "action", "effect"
+        )
     )
-    constraints = Constraint.objects.filter(
-        pk__in={permission.constraint_id for permission in permissions}
-    ).prefetch_related("criteria")
+    criteria = Criterion.objects.filter(
+        constraint_id__in=ConstraintPermission.objects.filter(reach).values("constraint_id")
+    ).values_list("constraint_id", "constraint__object_type", "join", "field", "operator", "value")
 
-    compiled: dict[int, tuple[str, list[Predicate]]] = {}
+    specs_by_constraint: dict[int, tuple[str, list, list]] = {}
     fields_by_type: dict[str, set[str]] = defaultdict(set)
-    for constraint in constraints:
-        specs = {Join.AND: [], Join.OR: []}
-        for criterion in constraint.criteria.all():
-            spec = CriterionSpec(criterion.field, criterion.operator, criterion.value)
-            specs[criterion.join].append(spec)
-            fields_by_type[constraint.object_type].add(criterion.field)
-        rules = compile_constraint(specs[Join.AND], specs[Join.OR])
-        compiled[constraint.pk] = (constraint.object_type, rules)
+    for constraint_id, object_type, join, field, operator, value in criteria:
+        entry = specs_by_constraint.setdefault(constraint_id, (object_type, [], []))
+        spec = CriterionSpec(field, operator, value)
+        (entry[1] if join == Join.AND else entry[2]).append(spec)
+        fields_by_type[object_type].add(field)
 
-    groups: dict[tuple[str, str, str, str], list[Predicate]] = defaultdict(list)
-    for permission in permissions:
-        object_type, rules = compiled.get(permission.constraint_id, ("", []))
-        if not rules:
+    groups: dict[tuple[str, str, str, str], RuleSet] = {}
+    for constraint_id, role_name, action, effect in permissions:
+        if constraint_id not in specs_by_constraint:
             continue
-        if permission.role_id:
-            subject = role_subject(permission.role.name)
-        else:
-            subject = user_subject(user)
-        groups[(subject, object_type, permission.action, permission.effect)].extend(rules)
+        object_type, and_specs, or_specs = specs_by_constraint[constraint_id]
+        subject = role_subject(role_name) if role_name else user_subject(user)
+        group = (subject, object_type, action, effect)
+        groups.setdefault(group, RuleSet()).add_constraint(and_specs, or_specs)
 
     ordered_fields = {
         object_type: tuple(sorted(fields)) for object_type, fields in fields_by_type.items()

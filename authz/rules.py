@@ -7,6 +7,7 @@ reads as "". A list attribute (``tags``) passes a test when any element
 passes it, except ``does_not_contain``, which needs every element to pass.
 """
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -92,3 +93,44 @@ def compile_constraint(
     if or_tests:
         rules.append(lambda obj: any(test(obj) for test in or_tests))
     return rules
+
+
+class RuleSet:
+    """The rules of several constraints; an object matches when any rule selects it.
+
+    Single ``equals`` tests, the usual shape of a scoped constraint (for
+    example ``databaseId equals db-a``), go into a set per attribute, so a
+    thousand of them cost a few set lookups. Other rules run one by one.
+    """
+
+    def __init__(self) -> None:
+        self._equals: dict[str, set[str]] = defaultdict(set)
+        self._others: list[Predicate] = []
+
+    def __bool__(self) -> bool:
+        return bool(self._equals or self._others)
+
+    def add_constraint(
+        self, criteria_and: Iterable[CriterionSpec], criteria_or: Iterable[CriterionSpec]
+    ) -> None:
+        and_specs = list(criteria_and)
+        if len(and_specs) == 1 and and_specs[0].operator == EQUALS:
+            self._equals[and_specs[0].field].add(and_specs[0].value)
+        elif and_specs:
+            self._others.extend(compile_constraint(and_specs, []))
+        # Any one OR criterion selects the object, so each becomes its own rule.
+        for spec in criteria_or:
+            if spec.operator == EQUALS:
+                self._equals[spec.field].add(spec.value)
+            else:
+                self._others.append(compile_criterion(spec))
+
+    def matches(self, obj: Mapping) -> bool:
+        for field, values in self._equals.items():
+            raw = obj.get(field)
+            if isinstance(raw, _LIST_TYPES):
+                if any(_as_text(item) in values for item in raw):
+                    return True
+            elif _as_text(raw) in values:
+                return True
+        return any(rule(obj) for rule in self._others)

@@ -1,6 +1,6 @@
 import pytest
 
-from authz.rules import CriterionSpec, compile_constraint, compile_criterion
+from authz.rules import CriterionSpec, RuleSet, compile_constraint, compile_criterion
 
 TEXT_CASES = [
     # (operator, value, attribute, expected)
@@ -138,3 +138,42 @@ def test_constraint_with_both_lists_selects_when_either_rule_does():
 
 def test_constraint_without_criteria_has_no_rule():
     assert compile_constraint([], []) == []
+
+
+RULE_SET_CONSTRAINTS = [
+    # (AND criteria, OR criteria)
+    ([CriterionSpec("databaseId", "equals", "db-a")], []),
+    ([CriterionSpec("databaseId", "equals", "db-b"), CriterionSpec("workflowId", "starts_with", "wf-")], []),
+    ([], [CriterionSpec("workflowId", "equals", "wf-x"), CriterionSpec("workflowId", "ends_with", "-z")]),
+    ([CriterionSpec("tags", "equals", "public")], []),
+]
+RULE_SET_OBJECTS = [
+    ({"databaseId": "db-a", "workflowId": "other"}, True),
+    ({"databaseId": "db-b", "workflowId": "wf-1"}, True),
+    ({"databaseId": "db-b", "workflowId": "other"}, False),
+    ({"databaseId": "db-c", "workflowId": "wf-x"}, True),
+    ({"databaseId": "db-c", "workflowId": "pipe-z"}, True),
+    ({"databaseId": "db-c", "workflowId": "wf-y"}, False),
+    ({"databaseId": "db-c", "tags": ["draft", "public"]}, True),
+    ({"databaseId": "db-c", "tags": ["publics"]}, False),
+    ({}, False),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected"), RULE_SET_OBJECTS)
+def test_rule_set_matches_like_its_constraints(obj, expected):
+    rule_set = RuleSet()
+    separate_rules = []
+    for criteria_and, criteria_or in RULE_SET_CONSTRAINTS:
+        rule_set.add_constraint(criteria_and, criteria_or)
+        separate_rules += compile_constraint(criteria_and, criteria_or)
+
+    assert rule_set.matches(obj) is expected
+    assert any(rule(obj) for rule in separate_rules) is expected
+
+
+def test_rule_set_without_constraints_is_empty():
+    rule_set = RuleSet()
+
+    assert not rule_set
+    assert rule_set.matches({"databaseId": "db-a"}) is False
