@@ -60,7 +60,11 @@ def seed() -> None:
             "outputType": ".gltf",
             "waitForCallback": "Disabled",
             "userProvidedResource": json.dumps(
-                {"resourceId": "vams-3dconversion", "resourceType": "Lambda", "isProvided": False}
+                {
+                    "resourceId": "vams-3dconversion",
+                    "resourceType": "Lambda",
+                    "isProvided": False,
+                }
             ),
             "pipelineId": "3d-conversion-pipeline",
             "object__type": "pipeline",
@@ -118,7 +122,7 @@ class Timings:
 
 
 def time_api_pages(client: APIClient, page_size: int, timings: Timings) -> list[int]:
-    """Walk every page of GET /workflows, recording times; return query counts per page."""
+    """Walk every page of GET /workflows and record times; return queries per page."""
     queries: list[int] = []
     token = None
     while True:
@@ -128,10 +132,14 @@ def time_api_pages(client: APIClient, page_size: int, timings: Timings) -> list[
         with CaptureQueriesContext(connection) as captured:
             started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get("/workflows", params)
-            timings.add(time.perf_counter() - started, time.process_time() - cpu_started)
+            timings.add(
+                time.perf_counter() - started, time.process_time() - cpu_started
+            )
         queries.append(len(captured))
         if response.status_code != 200:
-            raise SystemExit(f"GET /workflows returned {response.status_code}: {response.content!r}")
+            raise SystemExit(
+                f"GET /workflows returned {response.status_code}: {response.content!r}"
+            )
         token = json.loads(response.content)["message"]["NextToken"]
         if token is None:
             return queries
@@ -143,7 +151,9 @@ def time_raw_pages(page_size: int, timings: Timings) -> None:
     while True:
         started, cpu_started = time.perf_counter(), time.process_time()
         # Every seeded row is live, so no deleted_at filter is needed.
-        queryset = Workflow.all_objects.values(*REPRESENTATION_FIELDS).order_by(*ORDERING)
+        queryset = Workflow.all_objects.values(*REPRESENTATION_FIELDS).order_by(
+            *ORDERING
+        )
         if last is not None:
             database_id, workflow_id, row_id = last
             queryset = queryset.filter(
@@ -166,7 +176,10 @@ def main() -> None:
     client.get("/workflows", {"maxItems": 1})  # warm up caches and the connection
 
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs")
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs"
+    )
     print(f"rows: {Workflow.objects.count()}; rounds: {ROUNDS}")
     for page_size in (3000, 300):
         api = Timings()
@@ -178,10 +191,18 @@ def main() -> None:
         api_wall, api_cpu = api.medians_ms()
         raw_wall, raw_cpu = raw.medians_ms()
         print(f"pageSize={page_size} maxItems={page_size}, {len(api.wall)} pages:")
-        print(f"  API median     {api_wall:7.1f} ms wall  {api_cpu:7.1f} ms CPU per page")
-        print(f"  raw median     {raw_wall:7.1f} ms wall  {raw_cpu:7.1f} ms CPU per page")
-        print(f"  ratio API/raw  {api_wall / raw_wall:7.2f} wall     {api_cpu / raw_cpu:7.2f} CPU")
+        print(
+            f"  API median     {api_wall:7.1f} ms wall  {api_cpu:7.1f} ms CPU per page"
+        )
+        print(
+            f"  raw median     {raw_wall:7.1f} ms wall  {raw_cpu:7.1f} ms CPU per page"
+        )
+        print(
+            f"  ratio API/raw  {api_wall / raw_wall:7.2f} wall     "
+            f"{api_cpu / raw_cpu:7.2f} CPU"
+        )
         print(f"  SQL queries per API page: min {min(queries)}, max {max(queries)}")
+
 
 if __name__ == "__main__":
     main()

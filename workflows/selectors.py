@@ -78,11 +78,15 @@ def workflow_get(
         )
     if workflow is None:
         raise NotFound(WORKFLOW_NOT_FOUND)
-    if not authz_check(user=user, obj=workflow_instance_authz_object(workflow), action="GET"):
+    if not authz_check(
+        user=user, obj=workflow_instance_authz_object(workflow), action="GET"
+    ):
         raise NotFound(WORKFLOW_NOT_FOUND)
     return workflow
 
 
 def workflow_get_alive(*, database_id: str, workflow_id: str) -> Workflow | None:
     """Return the live workflow stored under (database_id, workflow_id), or None."""
-    return Workflow.objects.filter(database_id=database_id, workflow_id=workflow_id).first()
+    return Workflow.objects.filter(
+        database_id=database_id, workflow_id=workflow_id
+    ).first()

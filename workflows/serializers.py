@@ -33,14 +33,16 @@ def displayed_database_id(database_id: str, deleted_at: Any) -> str:
 
 
 def workflow_representation(row: Mapping[str, Any]) -> dict:
-    """Return the documented workflow item for a ``values(*REPRESENTATION_FIELDS)`` row."""
+    """Return the documented workflow item for a row of REPRESENTATION_FIELDS values."""
     return {
         "workflowId": row["workflow_id"],
         "databaseId": displayed_database_id(row["database_id"], row["deleted_at"]),
         "description": row["description"],
         "specifiedPipelines": row["specified_pipelines"],
         "workflow_arn": row["workflow_arn"],
-        "autoTriggerOnFileExtensionsUpload": row["auto_trigger_on_file_extensions_upload"]
+        "autoTriggerOnFileExtensionsUpload": row[
+            "auto_trigger_on_file_extensions_upload"
+        ]
         or "",
         "dateCreated": format_workflow_date(row["date_created"]),
         "dateModified": format_workflow_date(row["date_modified"]),

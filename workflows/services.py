@@ -78,7 +78,8 @@ def workflow_create_or_update(*, data: dict, user) -> Workflow:
     except IntegrityError:
         raise InvalidInput(
             WORKFLOW_SAVE_CONFLICT.format(
-                workflow_id=repr(data["workflowId"]), database_id=repr(data["databaseId"])
+                workflow_id=repr(data["workflowId"]),
+                database_id=repr(data["databaseId"]),
             )
         ) from None
 
@@ -90,7 +91,9 @@ def workflow_soft_delete(*, workflow: Workflow, user) -> None:
     row is already deleted, and UpstreamFailure or Throttled from the
     receiver, in which case the row stays live.
     """
-    if not authz_check(user=user, obj=workflow_instance_authz_object(workflow), action="DELETE"):
+    if not authz_check(
+        user=user, obj=workflow_instance_authz_object(workflow), action="DELETE"
+    ):
         raise Forbidden(NOT_AUTHORIZED)
     with transaction.atomic():
         locked = Workflow.objects.select_for_update().filter(pk=workflow.pk).first()
@@ -129,13 +132,17 @@ def _authorize_pipelines(functions: list[dict], user) -> None:
             )
 
 
-def _stored_pipeline_facts(functions: list[dict]) -> dict[tuple[str, str], PipelineFacts]:
+def _stored_pipeline_facts(
+    functions: list[dict],
+) -> dict[tuple[str, str], PipelineFacts]:
     """Read the live pipelines the entries name, in one query."""
     names = {entry["name"] for entry in functions}
     database_ids = {entry["databaseId"] for entry in functions}
     rows = Pipeline.objects.filter(
         pipeline_id__in=names, database_id__in=database_ids
-    ).values_list("database_id", "pipeline_id", "pipeline_type", "pipeline_execution_type")
+    ).values_list(
+        "database_id", "pipeline_id", "pipeline_type", "pipeline_execution_type"
+    )
     return {
         (database_id, pipeline_id): PipelineFacts(pipeline_type, execution_type)
         for database_id, pipeline_id, pipeline_type, execution_type in rows
@@ -158,7 +165,9 @@ def _save_workflow(data: dict, user) -> Workflow:
                 date_created=now,
             )
         workflow.description = data["description"]
-        workflow.specified_pipelines = _stored_specified_pipelines(data["specifiedPipelines"])
+        workflow.specified_pipelines = _stored_specified_pipelines(
+            data["specifiedPipelines"]
+        )
         workflow.auto_trigger_on_file_extensions_upload = (
             data.get("autoTriggerOnFileExtensionsUpload") or ""
         )

@@ -82,14 +82,22 @@ SPECIFIED_PIPELINES_NOT_OBJECT = (
     "specifiedPipelines must be an object with a 'functions' list; got {value}."
 )
 FUNCTIONS_NOT_LIST = "specifiedPipelines.functions must be a list; got {value}."
-FUNCTIONS_EMPTY = "At least one pipeline function is required in specifiedPipelines.functions."
+FUNCTIONS_EMPTY = (
+    "At least one pipeline function is required in specifiedPipelines.functions."
+)
 ENTRY_NOT_OBJECT = "Pipeline entry {index} must be an object; got {value}."
 ENTRY_MISSING_FIELDS = "Pipeline entry {index} is missing required field(s): {fields}."
 ENTRY_NOT_STRING = "Pipeline entry {index} {field} must be a string; got {value}."
-ENTRY_NAME_INVALID = "Pipeline entry {index} name must be " + ENTITY_ID_RULE_TEXT + "; got {value}."
-ENTRY_NAME_GLOBAL = "Pipeline entry {index} name must not be GLOBAL in any letter case; got {value}."
+ENTRY_NAME_INVALID = (
+    "Pipeline entry {index} name must be " + ENTITY_ID_RULE_TEXT + "; got {value}."
+)
+ENTRY_NAME_GLOBAL = (
+    "Pipeline entry {index} name must not be GLOBAL in any letter case; got {value}."
+)
 ENTRY_DATABASE_ID_INVALID = (
-    "Pipeline entry {index} databaseId must be GLOBAL or " + ID_RULE_TEXT + "; got {value}."
+    "Pipeline entry {index} databaseId must be GLOBAL or "
+    + ID_RULE_TEXT
+    + "; got {value}."
 )
 ENTRY_DATABASE_ID_NOT_CAPITALISED = (
     "Pipeline entry {index} databaseId must be written GLOBAL in capitals; got {value}."
@@ -145,6 +153,9 @@ AUTO_TRIGGER_TOO_LONG = (
     "autoTriggerOnFileExtensionsUpload must be at most 512 characters; got {length}."
 )
 SHOW_DELETED_INVALID = "showDeleted must be true, false, 1, 0, yes or no; got {value}."
+BODY_CONTAINS_NUL = (
+    "{where} contains a NUL character, which cannot be stored; remove it."
+)
 
 
 class AutoTrigger(Enum):
@@ -170,23 +181,30 @@ class PipelineFacts:
 def validate_path_database_id(value: str) -> str:
     """Return ``value`` when it is GLOBAL or follows the ID rule; raise InvalidInput."""
     if value.strip().lower() == "global" and value != GLOBAL:
-        raise InvalidInput(GLOBAL_NOT_CAPITALISED.format(field="databaseId", value=_show(value)))
+        raise InvalidInput(
+            GLOBAL_NOT_CAPITALISED.format(field="databaseId", value=_show(value))
+        )
     if value != GLOBAL and not ID_PATTERN.fullmatch(value):
         raise InvalidInput(PATH_DATABASE_ID_INVALID.format(value=_show(value)))
     return value
 
 
 def validate_path_workflow_id(value: str) -> str:
-    """Return ``value`` when it is a valid workflow id (never GLOBAL); raise InvalidInput."""
+    """Return ``value`` if it is a valid workflow id (never GLOBAL); else raise."""
     if value.strip().lower() == "global":
-        raise InvalidInput(GLOBAL_NOT_ALLOWED.format(field="workflowId", value=_show(value)))
+        raise InvalidInput(
+            GLOBAL_NOT_ALLOWED.format(field="workflowId", value=_show(value))
+        )
     if not PATH_WORKFLOW_ID_PATTERN.fullmatch(value):
         raise InvalidInput(PATH_WORKFLOW_ID_INVALID.format(value=_show(value)))
     return value
 
 
 def parse_show_deleted(value: str | None) -> bool:
-    """Return the showDeleted flag; absent or empty is False; raise InvalidInput on other text."""
+    """Return the showDeleted flag, False when absent or empty.
+
+    Raises InvalidInput for text other than true, false, 1, 0, yes or no.
+    """
     if value is None:
         return False
     flag = SHOW_DELETED_VALUES.get(value.strip().lower())
@@ -199,7 +217,10 @@ def parse_show_deleted(value: str | None) -> bool:
 
 
 def parse_workflow_body(raw: bytes | str) -> dict:
-    """Return the PUT body as a dict; raise InvalidInput when it is empty, not JSON or not an object."""
+    """Return the PUT body as a dict.
+
+    Raises InvalidInput when the body is empty, not JSON or not a JSON object.
+    """
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -236,6 +257,29 @@ def workflow_body_errors(body: dict) -> list[str]:
     scope = None if _database_id_errors(database_id) else database_id
     errors += _specified_pipelines_errors(body.get("specifiedPipelines"), scope)
     errors += _auto_trigger_errors(body.get("autoTriggerOnFileExtensionsUpload"))
+    errors += _nul_errors(body, "")
+    return errors
+
+
+def _nul_errors(value: Any, path: str) -> list[str]:
+    """Return one sentence per key or text in ``value`` that contains a NUL character.
+
+    The body is stored whole, unknown keys included, and PostgreSQL text and
+    jsonb columns reject NUL, so such a body would fail only when saved.
+    """
+    errors: list[str] = []
+    if isinstance(value, str) and "\x00" in value:
+        errors.append(BODY_CONTAINS_NUL.format(where=path or "The body"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            shown_key = str(key).replace("\x00", "\\x00")
+            key_path = f"{path}.{shown_key}" if path else shown_key
+            if "\x00" in str(key):
+                errors.append(BODY_CONTAINS_NUL.format(where=f"The key '{key_path}'"))
+            errors += _nul_errors(item, key_path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            errors += _nul_errors(item, f"{path}[{index}]")
     return errors
 
 
@@ -273,7 +317,9 @@ def _description_errors(value: Any) -> list[str]:
     return []
 
 
-def _specified_pipelines_errors(value: Any, workflow_database_id: str | None) -> list[str]:
+def _specified_pipelines_errors(
+    value: Any, workflow_database_id: str | None
+) -> list[str]:
     if value is None:
         return [FIELD_REQUIRED.format(field="specifiedPipelines")]
     if not isinstance(value, dict):
@@ -289,7 +335,9 @@ def _specified_pipelines_errors(value: Any, workflow_database_id: str | None) ->
     return errors
 
 
-def function_entry_errors(index: int, entry: Any, workflow_database_id: str | None) -> list[str]:
+def function_entry_errors(
+    index: int, entry: Any, workflow_database_id: str | None
+) -> list[str]:
     """Return the failures of one ``specifiedPipelines.functions`` entry.
 
     ``workflow_database_id`` is the workflow's valid databaseId, or None to
@@ -297,36 +345,66 @@ def function_entry_errors(index: int, entry: Any, workflow_database_id: str | No
     """
     if not isinstance(entry, dict):
         return [ENTRY_NOT_OBJECT.format(index=index, value=_show(entry))]
-    missing = [field for field in FUNCTION_REQUIRED_FIELDS if _is_missing(entry.get(field))]
+    missing = [
+        field for field in FUNCTION_REQUIRED_FIELDS if _is_missing(entry.get(field))
+    ]
     errors: list[str] = []
     if missing:
-        errors.append(ENTRY_MISSING_FIELDS.format(index=index, fields=", ".join(missing)))
+        errors.append(
+            ENTRY_MISSING_FIELDS.format(index=index, fields=", ".join(missing))
+        )
 
-    for field in (*FUNCTION_REQUIRED_FIELDS, "inputParameters", "taskTimeout", "taskHeartbeatTimeout"):
+    for field in (
+        *FUNCTION_REQUIRED_FIELDS,
+        "inputParameters",
+        "taskTimeout",
+        "taskHeartbeatTimeout",
+    ):
         value = entry.get(field)
         if value is not None and not isinstance(value, str):
-            errors.append(ENTRY_NOT_STRING.format(index=index, field=field, value=_show(value)))
+            errors.append(
+                ENTRY_NOT_STRING.format(index=index, field=field, value=_show(value))
+            )
     strings = {
-        field: value for field, value in entry.items() if isinstance(value, str) and value != ""
+        field: value
+        for field, value in entry.items()
+        if isinstance(value, str) and value != ""
     }
 
     errors += _entry_name_errors(index, strings.get("name"))
-    errors += _entry_database_id_errors(index, strings.get("databaseId"), workflow_database_id)
-    errors += _entry_choice_errors(index, "pipelineType", strings.get("pipelineType"), PIPELINE_TYPES)
+    errors += _entry_database_id_errors(
+        index, strings.get("databaseId"), workflow_database_id
+    )
     errors += _entry_choice_errors(
-        index, "pipelineExecutionType", strings.get("pipelineExecutionType"), PIPELINE_EXECUTION_TYPES
+        index, "pipelineType", strings.get("pipelineType"), PIPELINE_TYPES
+    )
+    errors += _entry_choice_errors(
+        index,
+        "pipelineExecutionType",
+        strings.get("pipelineExecutionType"),
+        PIPELINE_EXECUTION_TYPES,
     )
     output_type = strings.get("outputType")
     if output_type is not None and not FILE_EXTENSION_PATTERN.fullmatch(output_type):
-        errors.append(ENTRY_OUTPUT_TYPE_INVALID.format(index=index, value=_show(output_type)))
-    errors += _entry_choice_errors(index, "waitForCallback", strings.get("waitForCallback"), CALLBACK_VALUES)
+        errors.append(
+            ENTRY_OUTPUT_TYPE_INVALID.format(index=index, value=_show(output_type))
+        )
+    errors += _entry_choice_errors(
+        index, "waitForCallback", strings.get("waitForCallback"), CALLBACK_VALUES
+    )
     errors += _entry_resource_errors(
         index, strings.get("userProvidedResource"), strings.get("pipelineExecutionType")
     )
     input_parameters = strings.get("inputParameters")
     if input_parameters is not None and _json_object(input_parameters) is None:
-        errors.append(ENTRY_INPUT_PARAMETERS_INVALID.format(index=index, value=_show(input_parameters)))
-    errors += _entry_timeout_errors(index, strings.get("taskTimeout"), strings.get("taskHeartbeatTimeout"))
+        errors.append(
+            ENTRY_INPUT_PARAMETERS_INVALID.format(
+                index=index, value=_show(input_parameters)
+            )
+        )
+    errors += _entry_timeout_errors(
+        index, strings.get("taskTimeout"), strings.get("taskHeartbeatTimeout")
+    )
     return errors
 
 
@@ -346,7 +424,9 @@ def _entry_database_id_errors(
     if value is None:
         return []
     if value.strip().lower() == "global" and value != GLOBAL:
-        return [ENTRY_DATABASE_ID_NOT_CAPITALISED.format(index=index, value=_show(value))]
+        return [
+            ENTRY_DATABASE_ID_NOT_CAPITALISED.format(index=index, value=_show(value))
+        ]
     if value != GLOBAL and not ID_PATTERN.fullmatch(value):
         return [ENTRY_DATABASE_ID_INVALID.format(index=index, value=_show(value))]
     if workflow_database_id == GLOBAL and value != GLOBAL:
@@ -360,7 +440,9 @@ def _entry_database_id_errors(
     return []
 
 
-def _entry_choice_errors(index: int, field: str, value: str | None, choices: tuple[str, ...]) -> list[str]:
+def _entry_choice_errors(
+    index: int, field: str, value: str | None, choices: tuple[str, ...]
+) -> list[str]:
     if value is None or value in choices:
         return []
     return [
@@ -370,7 +452,9 @@ def _entry_choice_errors(index: int, field: str, value: str | None, choices: tup
     ]
 
 
-def _entry_resource_errors(index: int, value: str | None, execution_type: str | None) -> list[str]:
+def _entry_resource_errors(
+    index: int, value: str | None, execution_type: str | None
+) -> list[str]:
     if value is None:
         return []
     resource = _json_object(value)
@@ -378,25 +462,38 @@ def _entry_resource_errors(index: int, value: str | None, execution_type: str | 
         return [ENTRY_RESOURCE_INVALID.format(index=index, value=_show(value))]
     if execution_type == "SQS":
         queue_url = resource.get("resourceId")
-        if not isinstance(queue_url, str) or not SQS_QUEUE_URL_PATTERN.fullmatch(queue_url):
+        if not isinstance(queue_url, str) or not SQS_QUEUE_URL_PATTERN.fullmatch(
+            queue_url
+        ):
             return [ENTRY_SQS_URL_INVALID.format(index=index, value=_show(queue_url))]
     return []
 
 
-def _entry_timeout_errors(index: int, timeout: str | None, heartbeat: str | None) -> list[str]:
+def _entry_timeout_errors(
+    index: int, timeout: str | None, heartbeat: str | None
+) -> list[str]:
     errors: list[str] = []
     timeout_seconds = None
     if timeout is not None:
         timeout_seconds = _whole_seconds(timeout)
-        if timeout_seconds is None or not 1 <= timeout_seconds <= TASK_TIMEOUT_MAX_SECONDS:
-            errors.append(ENTRY_TASK_TIMEOUT_INVALID.format(index=index, value=_show(timeout)))
+        if (
+            timeout_seconds is None
+            or not 1 <= timeout_seconds <= TASK_TIMEOUT_MAX_SECONDS
+        ):
+            errors.append(
+                ENTRY_TASK_TIMEOUT_INVALID.format(index=index, value=_show(timeout))
+            )
             timeout_seconds = None
     if heartbeat is not None:
         # Without a valid taskTimeout, the upper bound is the largest allowed timeout.
         limit = timeout_seconds or TASK_TIMEOUT_MAX_SECONDS
         heartbeat_seconds = _whole_seconds(heartbeat)
         if heartbeat_seconds is None or not 0 < heartbeat_seconds < limit:
-            errors.append(ENTRY_HEARTBEAT_INVALID.format(index=index, limit=limit, value=_show(heartbeat)))
+            errors.append(
+                ENTRY_HEARTBEAT_INVALID.format(
+                    index=index, limit=limit, value=_show(heartbeat)
+                )
+            )
     return errors
 
 
@@ -404,7 +501,11 @@ def _auto_trigger_errors(value: Any) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, str):
-        return [FIELD_NOT_STRING.format(field="autoTriggerOnFileExtensionsUpload", value=_show(value))]
+        return [
+            FIELD_NOT_STRING.format(
+                field="autoTriggerOnFileExtensionsUpload", value=_show(value)
+            )
+        ]
     if len(value) > AUTO_TRIGGER_MAX_LENGTH:
         return [AUTO_TRIGGER_TOO_LONG.format(length=len(value))]
     if _is_all(value):
@@ -482,7 +583,7 @@ def parse_auto_trigger_extensions(value: str | None) -> set[str] | AutoTrigger:
 
 
 def auto_trigger_matches(value: str | None, relative_path: str) -> bool:
-    """Return True when a file at ``relative_path`` triggers a workflow with this setting.
+    """Return True when a file at ``relative_path`` triggers a workflow with ``value``.
 
     The file's extension is the text after the last dot of the path, lower-cased;
     a path without a dot matches only ``all``.
@@ -535,12 +636,18 @@ def _or_list(choices: tuple[str, ...]) -> str:
 
 
 def _kind(value: Any) -> str:
-    names = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}
+    names = {
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }
     return names.get(type(value), type(value).__name__)
 
 
 def _show(value: Any) -> str:
-    """Return ``value`` for a message: quoted text, JSON for anything else, shortened."""
+    """Return ``value`` for a message, as quoted text or JSON, cut to 80 characters."""
     if isinstance(value, str):
         text = repr(value)
     else:

@@ -8,10 +8,15 @@ from rest_framework.views import APIView
 from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
 from vams.api.pagination import parse_page_request
-from workflows.selectors import WORKFLOW_NOT_FOUND, workflow_get, workflow_get_alive, workflow_list
+from vams.exceptions import NotFound
+from workflows.selectors import (
+    WORKFLOW_NOT_FOUND,
+    workflow_get,
+    workflow_get_alive,
+    workflow_list,
+)
 from workflows.serializers import workflow_instance_representation
 from workflows.services import workflow_create_or_update, workflow_soft_delete
-from vams.exceptions import NotFound
 from workflows.validation import (
     parse_show_deleted,
     parse_workflow_body,

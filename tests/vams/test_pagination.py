@@ -38,8 +38,18 @@ def test_pagination_surrounding_spaces_accepted():
 
 
 @pytest.mark.parametrize(
-    "text", ["maxItems=0", "maxItems=-3", "maxItems=30001", "maxItems=1e3", "maxItems=%C2%B2",
-             "pageSize=0", "pageSize=3001", "pageSize=x", "pageSize=%D9%A3"]
+    "text",
+    [
+        "maxItems=0",
+        "maxItems=-3",
+        "maxItems=30001",
+        "maxItems=1e3",
+        "maxItems=%C2%B2",
+        "pageSize=0",
+        "pageSize=3001",
+        "pageSize=x",
+        "pageSize=%D9%A3",
+    ],
 )
 def test_pagination_rejects_bad_numbers(text):
     with pytest.raises(InvalidInput) as raised:
@@ -82,18 +92,27 @@ def test_pagination_token_with_wrong_position_length_rejected(db):
     page = PageRequest(max_items=5, page_size=5, starting_token=token)
 
     with pytest.raises(InvalidInput):
-        read_keyset_page(Database.objects.all(), ordering=["database_id"], page=page, scope="databases")
+        read_keyset_page(
+            Database.objects.all(),
+            ordering=["database_id"],
+            page=page,
+            scope="databases",
+        )
 
 
 def make_databases(*ids: str) -> None:
-    Database.objects.bulk_create(Database(database_id=i, description=f"Database {i}") for i in ids)
+    Database.objects.bulk_create(
+        Database(database_id=i, description=f"Database {i}") for i in ids
+    )
 
 
 def read_all(queryset, ordering, max_items, page_size, include=lambda row: True):
     pages = []
     token = None
     while True:
-        page = PageRequest(max_items=max_items, page_size=page_size, starting_token=token)
+        page = PageRequest(
+            max_items=max_items, page_size=page_size, starting_token=token
+        )
         rows, token = read_keyset_page(
             queryset, ordering=ordering, page=page, scope="databases", include=include
         )
@@ -137,7 +156,10 @@ def test_pagination_filters_after_reading(db):
         include=lambda row: row.database_id != "db-a" and row.database_id != "db-b",
     )
 
-    assert [[row.database_id for row in page] for page in pages] == [[], ["db-c", "db-d"]]
+    assert [[row.database_id for row in page] for page in pages] == [
+        [],
+        ["db-c", "db-d"],
+    ]
 
 
 def test_pagination_empty_table_has_no_token(db):
@@ -158,12 +180,26 @@ def test_pagination_multi_field_position(db):
 
     now = timezone.now()
     Workflow.objects.bulk_create(
-        Workflow(database_id=d, workflow_id=w, description="desc", date_created=now, date_modified=now)
-        for d, w in [("db-a", "wf-b"), ("db-b", "wf-a"), ("db-a", "wf-a"), ("db-b", "wf-b")]
+        Workflow(
+            database_id=d,
+            workflow_id=w,
+            description="desc",
+            date_created=now,
+            date_modified=now,
+        )
+        for d, w in [
+            ("db-a", "wf-b"),
+            ("db-b", "wf-a"),
+            ("db-a", "wf-a"),
+            ("db-b", "wf-b"),
+        ]
     )
 
     pages = read_all(
-        Workflow.objects.all(), ["database_id", "workflow_id", "id"], max_items=1, page_size=1
+        Workflow.objects.all(),
+        ["database_id", "workflow_id", "id"],
+        max_items=1,
+        page_size=1,
     )
 
     assert [(row.database_id, row.workflow_id) for [row] in pages] == [

@@ -20,7 +20,9 @@ class FakeAuthz:
     def __call__(self, *, user, obj, action) -> bool:
         self.calls.append((dict(obj), action))
         for fields, denied_action in self.denials:
-            if action == denied_action and all(obj.get(k) == v for k, v in fields.items()):
+            if action == denied_action and all(
+                obj.get(k) == v for k, v in fields.items()
+            ):
                 return False
         return True
 
@@ -68,13 +70,19 @@ def test_authz_list_checks_workflow_object(api_client, pipeline, install_authz):
 
     assert fake.calls == [
         (
-            {"object__type": "workflow", "databaseId": "my-database", "workflowId": "wf-allowed"},
+            {
+                "object__type": "workflow",
+                "databaseId": "my-database",
+                "workflowId": "wf-allowed",
+            },
             "GET",
         )
     ]
 
 
-def test_authz_list_deleted_row_uses_deleted_database(api_client, pipeline, install_authz):
+def test_authz_list_deleted_row_uses_deleted_database(
+    api_client, pipeline, install_authz
+):
     save(api_client, "wf-gone")
     api_client.delete("/database/my-database/workflows/wf-gone")
     fake = install_authz(FakeAuthz())
@@ -96,7 +104,9 @@ def test_authz_list_deleted_row_uses_deleted_database(api_client, pipeline, inst
 def test_authz_list_filtered_page_keeps_next_token(api_client, pipeline, install_authz):
     for workflow_id in ("wf-a1", "wf-a2", "wf-a3"):
         save(api_client, workflow_id)
-    install_authz(FakeAuthz(({"workflowId": "wf-a1"}, "GET"), ({"workflowId": "wf-a2"}, "GET")))
+    install_authz(
+        FakeAuthz(({"workflowId": "wf-a1"}, "GET"), ({"workflowId": "wf-a2"}, "GET"))
+    )
 
     first = api_client.get("/workflows?maxItems=2").json()["message"]
     second = api_client.get(
@@ -130,14 +140,18 @@ def test_authz_put_denied_pipeline_names_it(api_client, pipeline, install_authz)
     assert not Workflow.all_objects.exists()
 
 
-def test_authz_put_pipeline_object_uses_entry_database(api_client, pipeline, install_authz):
+def test_authz_put_pipeline_object_uses_entry_database(
+    api_client, pipeline, install_authz
+):
     local = make_pipeline("local-pipeline", database_id="my-database")
     fake = install_authz(FakeAuthz())
     body = workflow_body(functions=[function_entry(pipeline), function_entry(local)])
 
     api_client.put("/workflows", body, format="json")
 
-    pipeline_calls = [call for call in fake.calls if call[0]["object__type"] == "pipeline"]
+    pipeline_calls = [
+        call for call in fake.calls if call[0]["object__type"] == "pipeline"
+    ]
     assert pipeline_calls == [
         (
             {
@@ -172,7 +186,9 @@ def test_authz_put_denied_workflow_is_forbidden(api_client, pipeline, install_au
     assert not Workflow.all_objects.exists()
 
 
-def test_authz_put_checks_pipelines_before_workflow(api_client, pipeline, install_authz):
+def test_authz_put_checks_pipelines_before_workflow(
+    api_client, pipeline, install_authz
+):
     fake = install_authz(FakeAuthz())
 
     api_client.put("/workflows", workflow_body(), format="json")

@@ -30,7 +30,10 @@ def seed(*keys: tuple[str, str], deleted: bool = False) -> list[Workflow]:
 
 def items(response) -> list[tuple[str, str]]:
     assert response.status_code == 200, response.json()
-    return [(item["databaseId"], item["workflowId"]) for item in response.json()["message"]["Items"]]
+    return [
+        (item["databaseId"], item["workflowId"])
+        for item in response.json()["message"]["Items"]
+    ]
 
 
 def next_token(response) -> str | None:
@@ -84,13 +87,34 @@ def test_list_unknown_database_is_empty(api_client):
     "path, message",
     [
         ("/database/ab/workflows", v.PATH_DATABASE_ID_INVALID.format(value="'ab'")),
-        ("/database/global/workflows", v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'global'")),
-        ("/database/Global/workflows/wf-a", v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'Global'")),
-        ("/database/db%23a/workflows/wf-a", v.PATH_DATABASE_ID_INVALID.format(value="'db#a'")),
-        ("/database/db-a/workflows/GLOBAL", v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'GLOBAL'")),
-        ("/database/GLOBAL/workflows/global", v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'global'")),
-        ("/database/db-a/workflows/wf", v.PATH_WORKFLOW_ID_INVALID.format(value="'wf'")),
-        ("/database/db-a/workflows/wf%20a", v.PATH_WORKFLOW_ID_INVALID.format(value="'wf a'")),
+        (
+            "/database/global/workflows",
+            v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'global'"),
+        ),
+        (
+            "/database/Global/workflows/wf-a",
+            v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'Global'"),
+        ),
+        (
+            "/database/db%23a/workflows/wf-a",
+            v.PATH_DATABASE_ID_INVALID.format(value="'db#a'"),
+        ),
+        (
+            "/database/db-a/workflows/GLOBAL",
+            v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'GLOBAL'"),
+        ),
+        (
+            "/database/GLOBAL/workflows/global",
+            v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'global'"),
+        ),
+        (
+            "/database/db-a/workflows/wf",
+            v.PATH_WORKFLOW_ID_INVALID.format(value="'wf'"),
+        ),
+        (
+            "/database/db-a/workflows/wf%20a",
+            v.PATH_WORKFLOW_ID_INVALID.format(value="'wf a'"),
+        ),
     ],
 )
 def test_list_and_get_reject_bad_path_parameters(api_client, path, message):
@@ -130,12 +154,16 @@ def test_list_show_deleted_off_hides_deleted_rows(api_client, value):
     assert items(response) == [("db-a", "wf-live")]
 
 
-@pytest.mark.parametrize("path", ["/workflows", "/database/db-a/workflows", "/database/db-a/workflows/wf-a"])
+@pytest.mark.parametrize(
+    "path", ["/workflows", "/database/db-a/workflows", "/database/db-a/workflows/wf-a"]
+)
 def test_list_show_deleted_rejects_other_values(api_client, path):
     response = api_client.get(path, {"showDeleted": "maybe"})
 
     assert response.status_code == 400
-    assert response.json() == {"message": v.SHOW_DELETED_INVALID.format(value="'maybe'")}
+    assert response.json() == {
+        "message": v.SHOW_DELETED_INVALID.format(value="'maybe'")
+    }
 
 
 def test_list_pages_follow_tokens(api_client):
@@ -166,13 +194,22 @@ def test_list_pages_stay_correct_while_rows_are_added(api_client):
     first = api_client.get("/workflows", {"maxItems": 2})
     # wf-01 sorts before the position reached, wf-05 and wf-09 after it.
     seed(("db-a", "wf-01"), ("db-a", "wf-05"), ("db-a", "wf-09"))
-    second = api_client.get("/workflows", {"maxItems": 2, "startingToken": next_token(first)})
+    second = api_client.get(
+        "/workflows", {"maxItems": 2, "startingToken": next_token(first)}
+    )
     seed(("db-a", "wf-07"))
-    third = api_client.get("/workflows", {"maxItems": 10, "startingToken": next_token(second)})
+    third = api_client.get(
+        "/workflows", {"maxItems": 10, "startingToken": next_token(second)}
+    )
 
     assert items(first) == [("db-a", "wf-00"), ("db-a", "wf-02")]
     assert items(second) == [("db-a", "wf-04"), ("db-a", "wf-05")]
-    assert items(third) == [("db-a", "wf-06"), ("db-a", "wf-07"), ("db-a", "wf-08"), ("db-a", "wf-09")]
+    assert items(third) == [
+        ("db-a", "wf-06"),
+        ("db-a", "wf-07"),
+        ("db-a", "wf-08"),
+        ("db-a", "wf-09"),
+    ]
     assert next_token(third) is None
 
 
@@ -243,7 +280,10 @@ def test_list_accepts_largest_page_numbers(api_client):
     assert items(response) == [("db-a", "wf-a")]
 
 
-@pytest.mark.parametrize("token", ["garbage", "eyJzIjoid29ya2Zsb3dzOmFsbDpGYWxzZSIsImsiOlsiYSIsImIiLDFdfQ:forged"])
+@pytest.mark.parametrize(
+    "token",
+    ["garbage", "eyJzIjoid29ya2Zsb3dzOmFsbDpGYWxzZSIsImsiOlsiYSIsImIiLDFdfQ:forged"],
+)
 def test_list_rejects_forged_token(api_client, token):
     response = api_client.get("/workflows", {"startingToken": token})
 
@@ -274,7 +314,9 @@ def test_list_rejects_token_of_other_show_deleted(api_client):
     seed(("db-a", "wf-a"), ("db-a", "wf-b"))
     token = next_token(api_client.get("/workflows", {"maxItems": 1}))
 
-    response = api_client.get("/workflows", {"startingToken": token, "showDeleted": "true"})
+    response = api_client.get(
+        "/workflows", {"startingToken": token, "showDeleted": "true"}
+    )
 
     assert response.status_code == 400
 

@@ -45,7 +45,9 @@ def test_put_null_body_is_required(api_client, pipeline):
 
 
 def test_put_invalid_json_is_rejected(api_client, pipeline):
-    response = api_client.put("/workflows", b"{not json", content_type="application/json")
+    response = api_client.put(
+        "/workflows", b"{not json", content_type="application/json"
+    )
 
     assert_rejected(response, "Invalid JSON in request body")
 
@@ -57,7 +59,9 @@ def test_put_json_list_is_rejected(api_client, pipeline):
 
 
 def test_put_non_utf8_body_is_rejected(api_client, pipeline):
-    response = api_client.put("/workflows", b"\xff\xfe{", content_type="application/json")
+    response = api_client.put(
+        "/workflows", b"\xff\xfe{", content_type="application/json"
+    )
 
     assert_rejected(response, "Invalid JSON in request body")
 
@@ -80,23 +84,47 @@ TOP_LEVEL_CASES = [
     ("workflowId", "abc", v.WORKFLOW_ID_INVALID.format(value="'abc'")),
     ("workflowId", "a" * 65, v.WORKFLOW_ID_INVALID.format(value=repr("a" * 65))),
     ("workflowId", "bad id!", v.WORKFLOW_ID_INVALID.format(value="'bad id!'")),
-    ("workflowId", "GLOBAL", v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'GLOBAL'")),
-    ("workflowId", "global", v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'global'")),
+    (
+        "workflowId",
+        "GLOBAL",
+        v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'GLOBAL'"),
+    ),
+    (
+        "workflowId",
+        "global",
+        v.GLOBAL_NOT_ALLOWED.format(field="workflowId", value="'global'"),
+    ),
     ("databaseId", None, "databaseId is required."),
     ("databaseId", "ab", v.DATABASE_ID_INVALID.format(value="'ab'")),
     ("databaseId", "a" * 64, v.DATABASE_ID_INVALID.format(value=repr("a" * 64))),
     ("databaseId", "db#x", v.DATABASE_ID_INVALID.format(value="'db#x'")),
-    ("databaseId", "Global", v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'Global'")),
+    (
+        "databaseId",
+        "Global",
+        v.GLOBAL_NOT_CAPITALISED.format(field="databaseId", value="'Global'"),
+    ),
     ("description", None, "description is required."),
     ("description", "abc", v.DESCRIPTION_INVALID.format(length=3)),
     ("description", "x" * 257, v.DESCRIPTION_INVALID.format(length=257)),
-    ("description", ["text"], v.FIELD_NOT_STRING.format(field="description", value='["text"]')),
+    (
+        "description",
+        ["text"],
+        v.FIELD_NOT_STRING.format(field="description", value='["text"]'),
+    ),
     ("specifiedPipelines", None, "specifiedPipelines is required."),
     ("specifiedPipelines", [], v.SPECIFIED_PIPELINES_NOT_OBJECT.format(value="[]")),
     ("specifiedPipelines", {}, v.FUNCTIONS_EMPTY),
     ("specifiedPipelines", {"functions": []}, v.FUNCTIONS_EMPTY),
-    ("specifiedPipelines", {"functions": "x"}, v.FUNCTIONS_NOT_LIST.format(value="'x'")),
-    ("specifiedPipelines", {"functions": ["x"]}, v.ENTRY_NOT_OBJECT.format(index=0, value="'x'")),
+    (
+        "specifiedPipelines",
+        {"functions": "x"},
+        v.FUNCTIONS_NOT_LIST.format(value="'x'"),
+    ),
+    (
+        "specifiedPipelines",
+        {"functions": ["x"]},
+        v.ENTRY_NOT_OBJECT.format(index=0, value="'x'"),
+    ),
     (
         "autoTriggerOnFileExtensionsUpload",
         7,
@@ -120,7 +148,9 @@ def test_put_rejects_bad_top_level_field(api_client, pipeline, field, value, mes
     assert_rejected(response, message)
 
 
-@pytest.mark.parametrize("value", ["j.pg", "jpg;png", "*.jpg", "tar.gz", "j pg", "png,j.pg"])
+@pytest.mark.parametrize(
+    "value", ["j.pg", "jpg;png", "*.jpg", "tar.gz", "j pg", "png,j.pg"]
+)
 def test_put_rejects_bad_auto_trigger(api_client, pipeline, value):
     response = put(api_client, workflow_body(autoTriggerOnFileExtensionsUpload=value))
 
@@ -129,7 +159,18 @@ def test_put_rejects_bad_auto_trigger(api_client, pipeline, value):
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", "all", "ALL", ".all", "jpg,png", ".JPG, .png", "..glb", " , ,", "e57,las-x,my_ext"],
+    [
+        "",
+        "   ",
+        "all",
+        "ALL",
+        ".all",
+        "jpg,png",
+        ".JPG, .png",
+        "..glb",
+        " , ,",
+        "e57,las-x,my_ext",
+    ],
 )
 def test_put_accepts_auto_trigger_and_stores_it_raw(api_client, pipeline, value):
     response = put(api_client, workflow_body(autoTriggerOnFileExtensionsUpload=value))
@@ -171,12 +212,19 @@ ENTRY_CASES = [
     ("name", "Global", v.ENTRY_NAME_GLOBAL.format(index=0, value="'Global'")),
     ("name", 12345, v.ENTRY_NOT_STRING.format(index=0, field="name", value="12345")),
     ("databaseId", "x", v.ENTRY_DATABASE_ID_INVALID.format(index=0, value="'x'")),
-    ("databaseId", "global", v.ENTRY_DATABASE_ID_NOT_CAPITALISED.format(index=0, value="'global'")),
+    (
+        "databaseId",
+        "global",
+        v.ENTRY_DATABASE_ID_NOT_CAPITALISED.format(index=0, value="'global'"),
+    ),
     (
         "pipelineType",
         "otherFile",
         v.ENTRY_CHOICE_INVALID.format(
-            index=0, field="pipelineType", choices="standardFile or previewFile", value="'otherFile'"
+            index=0,
+            field="pipelineType",
+            choices="standardFile or previewFile",
+            value="'otherFile'",
         ),
     ),
     (
@@ -190,30 +238,71 @@ ENTRY_CASES = [
         ),
     ),
     ("outputType", "gltf", v.ENTRY_OUTPUT_TYPE_INVALID.format(index=0, value="'gltf'")),
-    ("outputType", ".toolong12", v.ENTRY_OUTPUT_TYPE_INVALID.format(index=0, value="'.toolong12'")),
+    (
+        "outputType",
+        ".toolong12",
+        v.ENTRY_OUTPUT_TYPE_INVALID.format(index=0, value="'.toolong12'"),
+    ),
     ("outputType", ".g-l", v.ENTRY_OUTPUT_TYPE_INVALID.format(index=0, value="'.g-l'")),
     (
         "waitForCallback",
         "enabled",
         v.ENTRY_CHOICE_INVALID.format(
-            index=0, field="waitForCallback", choices="Enabled or Disabled", value="'enabled'"
+            index=0,
+            field="waitForCallback",
+            choices="Enabled or Disabled",
+            value="'enabled'",
         ),
     ),
-    ("userProvidedResource", "not json", v.ENTRY_RESOURCE_INVALID.format(index=0, value="'not json'")),
-    ("userProvidedResource", "[1]", v.ENTRY_RESOURCE_INVALID.format(index=0, value="'[1]'")),
+    (
+        "userProvidedResource",
+        "not json",
+        v.ENTRY_RESOURCE_INVALID.format(index=0, value="'not json'"),
+    ),
+    (
+        "userProvidedResource",
+        "[1]",
+        v.ENTRY_RESOURCE_INVALID.format(index=0, value="'[1]'"),
+    ),
     (
         "userProvidedResource",
         {"resourceId": "x"},
-        v.ENTRY_NOT_STRING.format(index=0, field="userProvidedResource", value='{"resourceId": "x"}'),
+        v.ENTRY_NOT_STRING.format(
+            index=0, field="userProvidedResource", value='{"resourceId": "x"}'
+        ),
     ),
-    ("inputParameters", "{bad", v.ENTRY_INPUT_PARAMETERS_INVALID.format(index=0, value="'{bad'")),
-    ("inputParameters", '"text"', v.ENTRY_INPUT_PARAMETERS_INVALID.format(index=0, value="'\"text\"'")),
+    (
+        "inputParameters",
+        "{bad",
+        v.ENTRY_INPUT_PARAMETERS_INVALID.format(index=0, value="'{bad'"),
+    ),
+    (
+        "inputParameters",
+        '"text"',
+        v.ENTRY_INPUT_PARAMETERS_INVALID.format(index=0, value="'\"text\"'"),
+    ),
     ("taskTimeout", "0", v.ENTRY_TASK_TIMEOUT_INVALID.format(index=0, value="'0'")),
-    ("taskTimeout", "604801", v.ENTRY_TASK_TIMEOUT_INVALID.format(index=0, value="'604801'")),
+    (
+        "taskTimeout",
+        "604801",
+        v.ENTRY_TASK_TIMEOUT_INVALID.format(index=0, value="'604801'"),
+    ),
     ("taskTimeout", "1.5", v.ENTRY_TASK_TIMEOUT_INVALID.format(index=0, value="'1.5'")),
-    ("taskTimeout", 60, v.ENTRY_NOT_STRING.format(index=0, field="taskTimeout", value="60")),
-    ("taskHeartbeatTimeout", "0", v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'0'")),
-    ("taskHeartbeatTimeout", "abc", v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'abc'")),
+    (
+        "taskTimeout",
+        60,
+        v.ENTRY_NOT_STRING.format(index=0, field="taskTimeout", value="60"),
+    ),
+    (
+        "taskHeartbeatTimeout",
+        "0",
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'0'"),
+    ),
+    (
+        "taskHeartbeatTimeout",
+        "abc",
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'abc'"),
+    ),
 ]
 
 
@@ -241,17 +330,24 @@ def test_put_lists_missing_fields_in_order(api_client, pipeline):
 
     response = put(api_client, workflow_body(functions=[entry]))
 
-    assert_rejected(response, "Pipeline entry 0 is missing required field(s): name, outputType.")
+    assert_rejected(
+        response, "Pipeline entry 0 is missing required field(s): name, outputType."
+    )
 
 
 def test_put_rejects_heartbeat_not_below_timeout(api_client, pipeline):
     entry = function_entry(
-        pipeline, waitForCallback="Enabled", taskTimeout="600", taskHeartbeatTimeout="600"
+        pipeline,
+        waitForCallback="Enabled",
+        taskTimeout="600",
+        taskHeartbeatTimeout="600",
     )
 
     response = put(api_client, workflow_body(functions=[entry]))
 
-    assert_rejected(response, v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=600, value="'600'"))
+    assert_rejected(
+        response, v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=600, value="'600'")
+    )
 
 
 def test_put_rejects_sqs_resource_without_queue_url(api_client, db):
@@ -260,11 +356,15 @@ def test_put_rejects_sqs_resource_without_queue_url(api_client, db):
         pipeline_execution_type="SQS",
         user_provided_resource=json.dumps({"resourceId": SQS_QUEUE_URL}),
     )
-    entry = function_entry(sqs, userProvidedResource=json.dumps({"resourceId": "my-queue"}))
+    entry = function_entry(
+        sqs, userProvidedResource=json.dumps({"resourceId": "my-queue"})
+    )
 
     response = put(api_client, workflow_body(functions=[entry]))
 
-    assert_rejected(response, v.ENTRY_SQS_URL_INVALID.format(index=0, value="'my-queue'"))
+    assert_rejected(
+        response, v.ENTRY_SQS_URL_INVALID.format(index=0, value="'my-queue'")
+    )
 
 
 def test_put_accepts_sqs_pipeline_with_queue_url(api_client, db):
@@ -281,7 +381,10 @@ def test_put_accepts_sqs_pipeline_with_queue_url(api_client, db):
 
 def test_put_accepts_callback_timeouts(api_client, pipeline):
     entry = function_entry(
-        pipeline, waitForCallback="Enabled", taskTimeout="3600", taskHeartbeatTimeout="60"
+        pipeline,
+        waitForCallback="Enabled",
+        taskTimeout="3600",
+        taskHeartbeatTimeout="60",
     )
 
     response = put(api_client, workflow_body(functions=[entry]))
@@ -295,14 +398,19 @@ def test_put_names_the_failing_entry_index(api_client, pipeline):
 
     response = put(api_client, workflow_body(functions=[good, bad]))
 
-    assert_rejected(response, v.ENTRY_OUTPUT_TYPE_INVALID.format(index=1, value="'gltf'"))
+    assert_rejected(
+        response, v.ENTRY_OUTPUT_TYPE_INVALID.format(index=1, value="'gltf'")
+    )
     assert "Pipeline entry 0" not in response.json()["message"]
 
 
 def test_put_reports_every_failure_at_once(api_client, pipeline):
     entry = function_entry(pipeline, outputType="gltf", waitForCallback="maybe")
     body = workflow_body(
-        workflow_id="ab", database_id="GLOBAL", description="x", functions=[entry],
+        workflow_id="ab",
+        database_id="GLOBAL",
+        description="x",
+        functions=[entry],
         autoTriggerOnFileExtensionsUpload="j.pg",
     )
 
@@ -319,10 +427,16 @@ def test_put_reports_every_failure_at_once(api_client, pipeline):
 def test_put_global_workflow_rejects_database_pipeline(api_client, db):
     local = make_pipeline("local-pipeline", database_id="my-database")
 
-    response = put(api_client, workflow_body(database_id="GLOBAL", functions=[function_entry(local)]))
+    response = put(
+        api_client,
+        workflow_body(database_id="GLOBAL", functions=[function_entry(local)]),
+    )
 
     assert_rejected(response, "Only global pipelines")
-    assert v.ENTRY_ONLY_GLOBAL.format(index=0, value="'my-database'") in response.json()["message"]
+    assert (
+        v.ENTRY_ONLY_GLOBAL.format(index=0, value="'my-database'")
+        in response.json()["message"]
+    )
 
 
 def test_put_database_workflow_rejects_other_database_pipeline(api_client, db):
@@ -346,7 +460,10 @@ def test_put_database_workflow_accepts_same_database_pipeline(api_client, pipeli
 
     assert response.status_code == 200
     stored = Workflow.objects.get(workflow_id="convert-and-preview")
-    assert [entry["databaseId"] for entry in stored.functions] == ["GLOBAL", "my-database"]
+    assert [entry["databaseId"] for entry in stored.functions] == [
+        "GLOBAL",
+        "my-database",
+    ]
 
 
 def test_put_rejects_missing_pipeline(api_client, pipeline):
@@ -440,7 +557,11 @@ def test_put_stores_entries_as_sent_with_pipeline_id(api_client, pipeline):
 
     assert response.status_code == 200
     stored = Workflow.objects.get(workflow_id="convert-and-preview")
-    expected = {**entry, "pipelineId": "3d-conversion-pipeline", "object__type": "pipeline"}
+    expected = {
+        **entry,
+        "pipelineId": "3d-conversion-pipeline",
+        "object__type": "pipeline",
+    }
     assert stored.specified_pipelines == {"functions": [expected]}
 
 
@@ -454,3 +575,22 @@ def test_put_update_with_bad_body_leaves_row_unchanged(api_client, pipeline):
     after = Workflow.objects.get(workflow_id="convert-and-preview")
     assert after.description == before.description
     assert after.date_modified == before.date_modified
+
+
+def test_put_rejects_nul_character(api_client, pipeline):
+    body = workflow_body(description="Convert\x00 files")
+
+    response = put(api_client, body)
+
+    assert_rejected(response, v.BODY_CONTAINS_NUL.format(where="description"))
+
+
+def test_put_rejects_nul_in_unknown_key(api_client, pipeline):
+    entry = function_entry(pipeline, **{"extra": "a\x00b"})
+
+    response = put(api_client, workflow_body(functions=[entry]))
+
+    assert_rejected(
+        response,
+        v.BODY_CONTAINS_NUL.format(where="specifiedPipelines.functions[0].extra"),
+    )

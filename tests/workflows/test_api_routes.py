@@ -1,6 +1,5 @@
 """A walk over the workflow routes with the published example bodies."""
 
-import json
 import re
 
 import pytest
@@ -56,7 +55,9 @@ def put_example(api_client, body=None):
 
 
 def assert_example_item(item: dict) -> None:
-    stored = Workflow.objects.get(database_id="my-database", workflow_id="convert-and-preview")
+    stored = Workflow.objects.get(
+        database_id="my-database", workflow_id="convert-and-preview"
+    )
     assert list(item) == ITEM_KEYS
     assert item["workflowId"] == "convert-and-preview"
     assert item["databaseId"] == "my-database"
@@ -80,7 +81,9 @@ def test_routes_put_example_body_succeeds(api_client, example_pipeline):
     assert response.json() == {"message": "Succeeded"}
     assert response["Content-Type"] == "application/json"
     assert response["Cache-Control"] == "no-cache, no-store"
-    stored = Workflow.objects.get(database_id="my-database", workflow_id="convert-and-preview")
+    stored = Workflow.objects.get(
+        database_id="my-database", workflow_id="convert-and-preview"
+    )
     assert stored.modified_by == "admin"
     assert stored.auto_trigger_on_file_extensions_upload == ".fbx,.obj"
 
@@ -124,7 +127,9 @@ def test_routes_put_update_keeps_date_created(api_client, example_pipeline):
     put_example(api_client)
     stored = Workflow.objects.get(workflow_id="convert-and-preview")
     earlier = stored.date_created.replace(year=2025)
-    Workflow.objects.filter(pk=stored.pk).update(date_created=earlier, date_modified=earlier)
+    Workflow.objects.filter(pk=stored.pk).update(
+        date_created=earlier, date_modified=earlier
+    )
     changed = {**EXAMPLE_PUT_BODY, "description": "Second description"}
 
     response = put_example(api_client, changed)

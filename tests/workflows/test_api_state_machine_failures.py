@@ -39,7 +39,9 @@ def test_failure_raised_in_post_save_rolls_back_create(api_client, pipeline):
 
 
 def test_failure_on_create_stores_nothing(api_client, pipeline, monkeypatch):
-    monkeypatch.setattr(stepfunctions, "create_state_machine", fail_with("InternalFailure"))
+    monkeypatch.setattr(
+        stepfunctions, "create_state_machine", fail_with("InternalFailure")
+    )
 
     response = api_client.put("/workflows", workflow_body(), format="json")
 
@@ -49,7 +51,9 @@ def test_failure_on_create_stores_nothing(api_client, pipeline, monkeypatch):
 
 
 def test_throttling_on_create_is_429(api_client, pipeline, monkeypatch):
-    monkeypatch.setattr(stepfunctions, "create_state_machine", fail_with("ThrottlingException"))
+    monkeypatch.setattr(
+        stepfunctions, "create_state_machine", fail_with("ThrottlingException")
+    )
 
     response = api_client.put("/workflows", workflow_body(), format="json")
 
@@ -60,7 +64,9 @@ def test_throttling_on_create_is_429(api_client, pipeline, monkeypatch):
 def test_failure_on_update_keeps_previous_row(api_client, pipeline, monkeypatch):
     api_client.put("/workflows", workflow_body(), format="json")
     before = Workflow.objects.get(workflow_id="convert-and-preview")
-    monkeypatch.setattr(stepfunctions, "update_state_machine", fail_with("InternalFailure"))
+    monkeypatch.setattr(
+        stepfunctions, "update_state_machine", fail_with("InternalFailure")
+    )
 
     # A changed function entry changes the definition, so the machine is updated.
     changed = workflow_body(description="A changed description")
@@ -77,7 +83,9 @@ def test_failure_on_update_keeps_previous_row(api_client, pipeline, monkeypatch)
 
 def test_failure_on_delete_keeps_row_live(api_client, pipeline, monkeypatch):
     api_client.put("/workflows", workflow_body(), format="json")
-    monkeypatch.setattr(stepfunctions, "delete_state_machine", fail_with("InternalFailure"))
+    monkeypatch.setattr(
+        stepfunctions, "delete_state_machine", fail_with("InternalFailure")
+    )
 
     response = api_client.delete("/database/my-database/workflows/convert-and-preview")
 

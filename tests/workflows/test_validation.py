@@ -22,7 +22,9 @@ BODY = {
     "description": "Convert 3D files",
     "specifiedPipelines": {"functions": [FUNCTION]},
 }
-FACTS = {("GLOBAL", "3d-conversion-pipeline"): v.PipelineFacts("standardFile", "Lambda")}
+FACTS = {
+    ("GLOBAL", "3d-conversion-pipeline"): v.PipelineFacts("standardFile", "Lambda")
+}
 
 
 def test_validation_valid_body_has_no_errors():
@@ -47,7 +49,10 @@ def test_validation_raises_one_message_with_every_error():
         v.validate_workflow_body(body)
 
     assert raised.value.message == " ".join(
-        [v.WORKFLOW_ID_INVALID.format(value="'ab'"), v.DESCRIPTION_INVALID.format(length=1)]
+        [
+            v.WORKFLOW_ID_INVALID.format(value="'ab'"),
+            v.DESCRIPTION_INVALID.format(length=1),
+        ]
     )
 
 
@@ -71,7 +76,9 @@ def test_validation_heartbeat_without_timeout_uses_maximum():
 
     errors = v.function_entry_errors(0, entry, "my-database")
 
-    assert errors == [v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'604800'")]
+    assert errors == [
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'604800'")
+    ]
 
 
 def test_validation_empty_input_parameters_allowed():
@@ -99,7 +106,13 @@ def test_validation_sqs_queue_url_accepted(url):
 
 
 @pytest.mark.parametrize(
-    "url", ["vams-queue", "https://sqs.amazonaws.com/vams-queue", "ftp://host/123456789012/q", None]
+    "url",
+    [
+        "vams-queue",
+        "https://sqs.amazonaws.com/vams-queue",
+        "ftp://host/123456789012/q",
+        None,
+    ],
 )
 def test_validation_sqs_queue_url_rejected(url):
     entry = {
@@ -172,7 +185,9 @@ def test_validation_path_database_id_accepted(value):
     assert v.validate_path_database_id(value) == value
 
 
-@pytest.mark.parametrize("value", ["ab", "a" * 64, "global", " GLOBAL", "db a", "db/a", ""])
+@pytest.mark.parametrize(
+    "value", ["ab", "a" * 64, "global", " GLOBAL", "db a", "db/a", ""]
+)
 def test_validation_path_database_id_rejected(value):
     with pytest.raises(InvalidInput) as raised:
         v.validate_path_database_id(value)
@@ -195,8 +210,17 @@ def test_validation_path_workflow_id_rejected(value):
 
 @pytest.mark.parametrize(
     "value, expected",
-    [(None, False), ("", False), ("true", True), ("TrUe", True), ("1", True), ("YES", True),
-     ("false", False), ("0", False), ("No", False)],
+    [
+        (None, False),
+        ("", False),
+        ("true", True),
+        ("TrUe", True),
+        ("1", True),
+        ("YES", True),
+        ("false", False),
+        ("0", False),
+        ("No", False),
+    ],
 )
 def test_validation_parse_show_deleted(value, expected):
     assert v.parse_show_deleted(value) is expected

@@ -23,8 +23,11 @@ MAX_ITEMS_LIMIT = 30000
 PAGE_SIZE_LIMIT = 3000
 
 INVALID_NUMBER = "{name} must be a whole number from 1 to {limit}; got {value!r}."
-INVALID_TOKEN = "startingToken is not a token issued by this list; start again without it."
-# ASCII digits only: str.isdigit() also accepts characters such as "²" that int() rejects.
+INVALID_TOKEN = (
+    "startingToken is not a token issued by this list; start again without it."
+)
+# ASCII digits only, because str.isdigit() also accepts characters such as "²"
+# that int() rejects.
 WHOLE_NUMBER = re.compile(r"[0-9]+")
 
 
@@ -74,8 +77,10 @@ def decode_token(scope: str, token: str) -> list[Any]:
         data = signing.loads(token, salt=TOKEN_SALT)
     except (signing.BadSignature, ValueError, TypeError):
         raise InvalidInput(INVALID_TOKEN, code="invalid_token") from None
-    if not isinstance(data, dict) or data.get("s") != scope or not isinstance(
-        data.get("k"), list
+    if (
+        not isinstance(data, dict)
+        or data.get("s") != scope
+        or not isinstance(data.get("k"), list)
     ):
         raise InvalidInput(INVALID_TOKEN, code="invalid_token")
     return data["k"]
@@ -126,7 +131,9 @@ def read_keyset_page(
         batch_size = min(page.page_size, page.max_items - read)
         window = queryset
         if last_row is not None:
-            window = window.filter(_after_position(ordering, _position(last_row, ordering)))
+            window = window.filter(
+                _after_position(ordering, _position(last_row, ordering))
+            )
         # One extra row tells whether anything remains after this batch.
         rows = list(window[: batch_size + 1])
         more = len(rows) > batch_size
@@ -143,7 +150,7 @@ def read_keyset_page(
 
 
 def _position(row: Any, ordering: Iterable[str]) -> list[Any]:
-    """Return the ordering values of ``row``, a model instance or a ``values()`` dict."""
+    """Return the ordering values of ``row``, a model instance or ``values()`` dict."""
     if isinstance(row, Mapping):
         return [row[field.lstrip("-")] for field in ordering]
     return [getattr(row, field.lstrip("-")) for field in ordering]
