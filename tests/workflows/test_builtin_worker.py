@@ -144,6 +144,30 @@ def test_process_message_fetches_obj_companions():
     ]
 
 
+def test_process_message_whole_asset_folder():
+    prefix = f"pipelines/convert-mesh-glb/j/output/{uuid.uuid4()}/"
+    mesh = trimesh.creation.box()
+    text, extra = trimesh.exchange.obj.export_obj(
+        mesh, return_texture=True, include_texture=True, mtl_name="part.mtl"
+    )
+    s3.put_object(bucket=BUCKET, key="xa3/models/part.obj", body=text.encode())
+    s3.put_object(bucket=BUCKET, key="xa3/models/part.mtl", body=b"newmtl a\n")
+    s3.put_object(bucket=BUCKET, key="xa3/readme.txt", body=b"notes")
+    body = _body(
+        inputS3AssetFilePath=f"s3://{BUCKET}/xa3/",
+        inputAssetFileKey="xa3/",
+        inputAssetLocationKey="xa3/",
+        outputS3AssetFilesPath=f"s3://{BUCKET}/{prefix}files/",
+        outputS3AssetPreviewPath=f"s3://{BUCKET}/{prefix}previews/",
+        outputS3AssetMetadataPath=f"s3://{BUCKET}/{prefix}metadata/",
+    )
+
+    outcome = worker.process_message(builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body}))
+
+    assert outcome.succeeded, outcome.cause
+    assert outcome.output["outputs"] == [f"{prefix}files/models/part.glb"]
+
+
 def test_process_message_reports_unreadable_input():
     s3.put_object(bucket=BUCKET, key="xa1/broken.glb", body=b"glTF\x02\x00\x00\x00garbage")
     body = _body(inputS3AssetFilePath=f"s3://{BUCKET}/xa1/broken.glb")
@@ -219,6 +243,8 @@ def _output_message(execution_name: str) -> dict:
             if body["executionId"] == execution_name:
                 sqs.delete_message(url=url, receipt_handle=message.receipt_handle)
                 return body
+            # Another test's message: make it visible again at once.
+            sqs.change_visibility(url=url, receipt_handle=message.receipt_handle, timeout=0)
     raise AssertionError(f"no output message for execution {execution_name}")
 
 
