@@ -3,7 +3,7 @@
 The closing step of every workflow state machine sends one SQS message to the
 queue ``settings.VAMS_OUTPUT_QUEUE_NAME`` and waits for its task token. The body
 is ``{"body": {...output locations..., "TaskToken": ...}}``. The consumer here
-registers the outputs and then answers the token, so an execution ends SUCCEEDED
+registers the outputs and then sends task success for the token, so an execution ends SUCCEEDED
 only after its outputs are on the asset.
 
 What registration does, per output folder under
@@ -59,7 +59,7 @@ PREVIEW_EXTENSIONS = frozenset({"jpeg", "jpg", "png", "gif", "svg"})
 BLOCKED_EXTENSIONS = frozenset(
     {"exe", "dll", "bat", "cmd", "com", "msi", "scr", "ps1", "vbs", "jar", "sh", "app"}
 )
-# Step Functions codes that mean the token can never be answered again.
+# Step Functions error codes that mean the task token is no longer valid.
 DEAD_TOKEN_CODES = frozenset({"TaskDoesNotExist", "InvalidToken", "TaskTimedOut"})
 PROCESSING_COMPLETE = "Workflow Execution Output Processing Complete"
 ALREADY_REGISTERED = "Workflow Execution Outputs Already Registered"
@@ -366,12 +366,12 @@ class MessageOutcome:
 
 
 def process_output_message(text: str) -> MessageOutcome:
-    """Register the outputs named by one queue message and answer its task token.
+    """Register the outputs named by one queue message, then send task success for its token.
 
     A message that cannot be processed (bad fields, unknown execution, denied
-    user) is answered with a 400- or 403-shaped output, so the execution still
-    ends SUCCEEDED, as VAMS's process-output step does. A failure worth a retry
-    (AWS or database) leaves the message for redelivery.
+    user) gets a task output with status 400 or 403, so the execution still ends
+    SUCCEEDED, as VAMS's process-output step does. A failure worth a retry (AWS
+    or database) leaves the message in the queue for redelivery.
     """
     try:
         body, token = _parse_message(text)
@@ -397,10 +397,10 @@ def process_output_message(text: str) -> MessageOutcome:
             body.get("executionId"),
         )
         return MessageOutcome(done=False, output={})
-    return MessageOutcome(done=_answer_token(token, output, body.get("executionId")), output=output)
+    return MessageOutcome(done=_send_task_success(token, output, body.get("executionId")), output=output)
 
 
-def _answer_token(token: str, output: dict, execution_id) -> bool:
+def _send_task_success(token: str, output: dict, execution_id) -> bool:
     try:
         stepfunctions.send_task_success(task_token=token, output=output)
     except AwsError as error:
@@ -409,7 +409,9 @@ def _answer_token(token: str, output: dict, execution_id) -> bool:
                 "Task token no longer valid execution_id=%s code=%s", execution_id, error.code
             )
             return True
-        logger.exception("Could not answer task token execution_id=%s", execution_id)
+        logger.exception(
+            "SendTaskSuccess failed execution_id=%s; the message will be redelivered", execution_id
+        )
         return False
     return True
 

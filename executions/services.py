@@ -1,9 +1,9 @@
 """Start, stop and refresh workflow executions.
 
 An execution row is inserted (status NEW) under the database constraint that
-allows one running execution per workflow, asset and file key, and the Step
-Functions start is the last step of the same transaction: a rejected start
-leaves no row, and two concurrent starts on one file cannot both succeed.
+allows one running execution per workflow, asset and file key. The Step
+Functions start is the last step of the same transaction, so a rejected start
+leaves no row and two concurrent starts on one file cannot both succeed.
 """
 
 import json
@@ -75,7 +75,7 @@ STOP_THROTTLED = "Step Functions throttled the stop of execution {execution_id!r
 STOP_FAILED = "Stopping execution {execution_id!r} in Step Functions failed ({code})."
 FILE_CHECK_FAILED = "Checking that {key!r} exists in S3 failed ({code}); retry later."
 
-# A running row whose execution Step Functions no longer knows (its state
+# A running row whose execution Step Functions has no record of (its state
 # machine was deleted, or the history expired) is closed with these values.
 VANISHED_ERROR = "ExecutionNotFound"
 VANISHED_CAUSE = (
@@ -123,9 +123,9 @@ def execution_start(
 
     Raises InvalidInput (400) for bad parameters, a missing asset, workflow or
     file, a disabled or missing pipeline, or a running execution on the same
-    file; Forbidden (403) when the user may not POST on the asset, the workflow
-    or a pipeline; Throttled (429) and UpstreamFailure (500) when Step Functions
-    rejects the start. Nothing is stored unless the start succeeded.
+    file. Raises Forbidden (403) when the user may not POST on the asset, the
+    workflow or a pipeline. Raises Throttled (429) or UpstreamFailure (500) when
+    Step Functions rejects the start. Nothing is stored unless the start succeeded.
     """
     validation.validate_database_id(database_id)
     validation.validate_asset_id(asset_id)
@@ -375,7 +375,7 @@ class RefreshResult:
 def execution_refresh(execution: WorkflowExecution) -> RefreshResult:
     """Read a running execution's state from Step Functions and store it once it stopped.
 
-    A row whose execution Step Functions no longer knows is closed as ABORTED
+    A row whose execution Step Functions has no record of is closed as ABORTED
     with error ``ExecutionNotFound``. Other AWS failures raise ``AwsError`` and
     leave the row as it was. Rows that already have a stop date are returned
     unchanged, without a Step Functions call.
@@ -487,8 +487,8 @@ def _stopped_fields(execution: WorkflowExecution, user_name: str) -> dict:
     """Return the final fields after a stop Step Functions accepted.
 
     Step Functions may still report RUNNING for a moment, so the row is closed
-    as ABORTED now; the error and cause sent with the stop fill in what it
-    does not report.
+    as ABORTED now. The error and cause sent with the stop are stored when Step
+    Functions reports none.
     """
     fields = {
         "status": WorkflowExecution.Status.ABORTED,

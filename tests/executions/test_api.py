@@ -246,7 +246,7 @@ def test_execution_list_drops_rows_of_denied_workflows(api_client, asset, workfl
     assert [item["executionId"] for item in items] == [str(kept.execution_id)]
 
 
-def test_execution_list_checks_workflow_under_asset_database(api_client, asset, admin_user):
+def test_execution_list_judges_rows_in_asset_database(api_client, asset, admin_user):
     global_workflow = make_workflow("wf-global", "GLOBAL")
     run(asset, global_workflow, admin_user)
     seen = []

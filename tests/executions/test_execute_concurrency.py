@@ -13,7 +13,7 @@ from vams.aws import s3
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_execute_route_starts_once_under_concurrent_requests():
+def test_execute_route_concurrent_same_file():
     user = make_user("admin", is_superuser=True)
     asset = make_asset(make_database("db-a"), f"xc{uuid.uuid4().hex[:8]}")
     s3.put_object(bucket=settings.VAMS_ASSET_BUCKET, key=f"{asset.base_key}models/part.glb", body=b"x")

@@ -82,7 +82,7 @@ def test_execution_start_sends_input_document(asset, workflow, admin_user):
     assert metadata["VAMS"]["fileMetadata"] == {}
 
 
-def test_execution_start_without_file_key_uses_asset_folder(asset, workflow, admin_user):
+def test_execution_start_without_file_key(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user, file_key=None)
 
     assert execution.input_asset_file_key == asset.base_key
@@ -111,7 +111,7 @@ def test_execution_start_keeps_plus_verbatim(asset, workflow, admin_user):
     assert execution_input(execution)["inputAssetFileKey"].endswith("a+b.glb")
 
 
-def test_execution_start_runs_global_workflow_with_global_pipeline(asset, admin_user):
+def test_execution_start_global_workflow(asset, admin_user):
     workflow = make_workflow("wf-global", "GLOBAL")
 
     execution = start(asset, workflow, admin_user)
@@ -119,7 +119,7 @@ def test_execution_start_runs_global_workflow_with_global_pipeline(asset, admin_
     assert execution.workflow_database_id == "GLOBAL"
 
 
-def test_execution_start_finds_database_pipeline_under_its_own_database(asset, admin_user):
+def test_execution_start_database_pipeline(asset, admin_user):
     local = make_pipeline("local-pipe", database_id="db-a")
     workflow = make_workflow("wf-local", "db-a", pipelines=[local])
 
@@ -155,7 +155,7 @@ def test_execution_start_rejects_invalid_parameters(asset, workflow, admin_user,
     assert WorkflowExecution.objects.count() == 0
 
 
-def test_execution_start_rejects_workflow_of_other_database(asset, admin_user):
+def test_execution_start_rejects_foreign_workflow(asset, admin_user):
     make_database("db-b")
     other = make_workflow("wf-other", "db-b")
 
@@ -210,7 +210,7 @@ def test_execution_start_rejects_unusable_pipeline(asset, workflow, admin_user, 
     assert WorkflowExecution.objects.count() == 0
 
 
-def test_execution_start_rejects_pipeline_of_wrong_database(asset, admin_user):
+def test_execution_start_rejects_misplaced_pipeline(asset, admin_user):
     # The function names a GLOBAL pipeline that exists only in db-a.
     make_pipeline("only-local", database_id="db-a")
     pipeline = Pipeline.objects.get(pipeline_id="only-local")
@@ -356,7 +356,7 @@ def test_execution_start_rolls_back_rejected_start(asset, workflow, admin_user, 
     assert WorkflowExecution.objects.count() == 0
 
 
-def test_execution_start_allows_start_after_rejected_start(asset, workflow, admin_user):
+def test_execution_start_retry_after_rejection(asset, workflow, admin_user):
     client = get_client("stepfunctions")
     with Stubber(client) as stubber:
         stubber.add_client_error("start_execution", service_error_code="ThrottlingException")

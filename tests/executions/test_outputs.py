@@ -74,7 +74,7 @@ def message_for(execution, prefix: str, token: str = "token") -> str:
     return json.dumps({"body": body})
 
 
-def test_outputs_register_copies_files_preview_and_metadata(asset, workflow, admin_user):
+def test_outputs_register_copies_all_folders(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user)
     prefix = write_outputs(execution)
 
@@ -97,7 +97,7 @@ def test_outputs_register_copies_files_preview_and_metadata(asset, workflow, adm
     assert asset.asset_type == "folder"
 
 
-def test_outputs_register_deletes_copied_sources_after_commit(
+def test_outputs_register_deletes_sources(
     asset, workflow, admin_user, django_capture_on_commit_callbacks
 ):
     execution = start(asset, workflow, admin_user)
@@ -142,7 +142,7 @@ def test_outputs_register_skips_folder_with_executable(asset, workflow, admin_us
     assert not AssetFile.objects.filter(source=AssetFile.Source.PIPELINE).exists()
 
 
-def test_outputs_register_applies_database_extension_rule(asset, workflow, admin_user):
+def test_outputs_register_extension_rule(asset, workflow, admin_user):
     asset.database.restrict_file_uploads_to_extensions = ".glb"
     asset.database.save()
     execution = start(asset, workflow, admin_user)
@@ -156,7 +156,7 @@ def test_outputs_register_applies_database_extension_rule(asset, workflow, admin
     assert result.skipped == [f"{prefix}files/b.txt"]
 
 
-def test_outputs_register_requires_base_file_for_file_preview(asset, workflow, admin_user):
+def test_outputs_register_file_preview_base(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user)
     prefix = output_prefix(execution)
     put(f"{prefix}files/models/part.glb.previewFile.png")
@@ -211,14 +211,14 @@ def test_process_output_message_answers_invalid_message(asset, workflow, admin_u
 
 
 @pytest.mark.parametrize("text", ["not json", "[]", '{"body": {}}', '{"body": "{}"}'])
-def test_process_output_message_discards_message_without_token(db, text):
+def test_process_output_message_without_token(db, text):
     outcome = process_output_message(text)
 
     assert outcome.done is True
     assert outcome.output["statusCode"] == 400
 
 
-def test_process_output_message_keeps_message_on_s3_failure(asset, workflow, admin_user):
+def test_process_output_message_s3_failure(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user)
     prefix = write_outputs(execution)
     from vams.aws.errors import AwsError
@@ -235,7 +235,7 @@ def test_process_output_message_keeps_message_on_s3_failure(asset, workflow, adm
     assert not AssetFile.objects.filter(source=AssetFile.Source.PIPELINE).exists()
 
 
-def test_process_output_message_treats_dead_token_as_done(asset, workflow, admin_user):
+def test_process_output_message_dead_token(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user)
     prefix = write_outputs(execution)
 
@@ -267,7 +267,7 @@ def receive_one(url: str) -> dict:
 
 
 @pytest.mark.e2e
-def test_execution_ends_succeeded_after_outputs_registered(asset, admin_user):
+def test_execution_succeeds_after_outputs(asset, admin_user):
     pipeline_queue = sqs.ensure_queue(f"test-pipeline-{uuid.uuid4().hex[:8]}")
     workflow = callback_workflow(pipeline_queue)
     execution = start(asset, workflow, admin_user)

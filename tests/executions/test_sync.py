@@ -105,7 +105,7 @@ def test_sync_executions_prints_summary(asset, workflow, admin_user):
     )
 
 
-def test_executions_sync_closes_execution_of_deleted_state_machine(asset, workflow, admin_user):
+def test_executions_sync_deleted_state_machine(asset, workflow, admin_user):
     execution = start(asset, workflow, admin_user)
     WorkflowExecution.objects.filter(pk=execution.pk).update(
         execution_arn="arn:aws:states:us-east-1:123456789012:execution:vams-gone:" + str(uuid.uuid4())
