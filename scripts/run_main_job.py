@@ -44,7 +44,9 @@ def parse_arguments() -> argparse.Namespace:
         default=300.0,
         help="Seconds to wait for each batch of executions to stop (default 300).",
     )
-    parser.add_argument("--json", type=Path, help="Also write the results to this JSON file.")
+    parser.add_argument(
+        "--json", type=Path, help="Also write the results to this JSON file."
+    )
     parser.add_argument(
         "--database-url",
         help="Use this database instead of a fresh SQLite file; it is migrated and written to.",
@@ -99,7 +101,9 @@ def run(arguments: argparse.Namespace) -> int:
     aws, server, user = start_service(stdout)
     try:
         api = mainjob.ApiClient(server.base_url, user)
-        demo_asset = mainjob.ensure_asset(demo.DEMO_DATABASE_ID, demo.DEMO_ASSET_ID, "demo")
+        demo_asset = mainjob.ensure_asset(
+            demo.DEMO_DATABASE_ID, demo.DEMO_ASSET_ID, "demo"
+        )
         print("\nDemo: convert-and-preview on the terrain mesh and the photograph")
         results = mainjob.run_workflow_on_files(
             api,
@@ -114,13 +118,19 @@ def run(arguments: argparse.Namespace) -> int:
 
         sample_results = []
         if arguments.samples:
-            sample_results = run_samples(api, user, arguments.samples, arguments.timeout)
+            sample_results = run_samples(
+                api, user, arguments.samples, arguments.timeout
+            )
             print(f"\nSamples from {arguments.samples}:")
             print(mainjob.format_table(sample_results))
-            succeeded = sum(1 for result in sample_results if result.status == "SUCCEEDED")
+            succeeded = sum(
+                1 for result in sample_results if result.status == "SUCCEEDED"
+            )
             print(f"{succeeded} of {len(sample_results)} sample runs succeeded.")
         outputs_ok = all(
-            not result.problems for result in sample_results if result.status == "SUCCEEDED"
+            not result.problems
+            for result in sample_results
+            if result.status == "SUCCEEDED"
         )
         if arguments.json:
             arguments.json.write_text(
@@ -149,8 +159,12 @@ def run_samples(api, user, folder: Path, timeout: float) -> list:
     if not folder.is_dir():
         raise SystemExit(f"--samples {folder} is not a folder.")
     files = mainjob.sample_files(folder)
-    asset = mainjob.ensure_asset(demo.DEMO_DATABASE_ID, SAMPLES_ASSET_ID, "Sample files")
-    mainjob.add_files(asset, {name: path.read_bytes() for name, path in files.items()}, user)
+    asset = mainjob.ensure_asset(
+        demo.DEMO_DATABASE_ID, SAMPLES_ASSET_ID, "Sample files"
+    )
+    mainjob.add_files(
+        asset, {name: path.read_bytes() for name, path in files.items()}, user
+    )
     return mainjob.run_workflow_on_files(
         api,
         asset,

@@ -12,7 +12,10 @@ from django.conf import settings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCRIPT = REPOSITORY / "scripts" / "run_main_job.py"
-SAMPLE_FOLDERS = (Path("/work/shared/samples"), REPOSITORY.parent / "shared" / "samples")
+SAMPLE_FOLDERS = (
+    Path("/work/shared/samples"),
+    REPOSITORY.parent / "shared" / "samples",
+)
 
 
 def _samples_folder() -> Path | None:
@@ -54,10 +57,17 @@ def test_main_job_runs_demo_and_samples(tmp_path, database_url):
         command += ["--samples", str(samples)]
     if database_url:
         command += ["--database-url", database_url]
-    environment = {key: value for key, value in os.environ.items() if key != "VAMS_SAMPLES_DIR"}
+    environment = {
+        key: value for key, value in os.environ.items() if key != "VAMS_SAMPLES_DIR"
+    }
 
     finished = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, env=environment, cwd=REPOSITORY
+        command,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=environment,
+        cwd=REPOSITORY,
     )
 
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
@@ -71,7 +81,12 @@ def test_main_job_runs_demo_and_samples(tmp_path, database_url):
     if samples is None:
         return
     sample_runs = {item["file"]: item for item in results["samples"]}
-    for name in ("gltf/Box.glb", "obj/cow/cow.obj", "ply/Wuson.ply", "images/rocket.jpg"):
+    for name in (
+        "gltf/Box.glb",
+        "obj/cow/cow.obj",
+        "ply/Wuson.ply",
+        "images/rocket.jpg",
+    ):
         assert sample_runs[name]["status"] == "SUCCEEDED", sample_runs[name]
         assert sample_runs[name]["problems"] == []
     assert sample_runs["pointcloud/simple.las"]["status"] == "FAILED"

@@ -14,7 +14,9 @@ from workflows.models import Workflow
 
 
 def test_terrain_obj_is_a_colored_grid():
-    mesh = trimesh.load(trimesh.util.wrap_as_stream(demo.terrain_obj_bytes()), file_type="obj")
+    mesh = trimesh.load(
+        trimesh.util.wrap_as_stream(demo.terrain_obj_bytes()), file_type="obj"
+    )
 
     assert len(mesh.vertices) == 15_525
     assert len(mesh.faces) == 30_552
@@ -29,9 +31,14 @@ def test_seed_demo_creates_catalog(admin_user):
     catalog = demo.seed_demo(user=admin_user)
 
     assert catalog.database.database_id == "demo"
-    keys = sorted(AssetFile.objects.filter(asset=catalog.asset).values_list("key", flat=True))
+    keys = sorted(
+        AssetFile.objects.filter(asset=catalog.asset).values_list("key", flat=True)
+    )
     assert keys == [catalog.image_key, catalog.mesh_key]
-    assert s3.head_object(bucket=catalog.asset.bucket_name, key=catalog.mesh_key) is not None
+    assert (
+        s3.head_object(bucket=catalog.asset.bucket_name, key=catalog.mesh_key)
+        is not None
+    )
     assert catalog.workflow.workflow_arn.startswith("arn:aws:states:")
     names = [entry["name"] for entry in catalog.workflow.functions]
     assert names == ["convert-mesh-glb", "preview-thumbnail", "extract-metadata"]
@@ -72,7 +79,9 @@ def test_seed_demo_command_reports_catalog(admin_user):
 
     call_command("seed_demo", "--username", admin_user.username, stdout=stdout)
 
-    assert "Demo ready: database demo, asset demo-terrain-and-photo" in stdout.getvalue()
+    assert (
+        "Demo ready: database demo, asset demo-terrain-and-photo" in stdout.getvalue()
+    )
 
 
 @pytest.mark.django_db

@@ -19,7 +19,9 @@ def test_register_builtin_pipelines_creates_global_rows():
     registrations = register_builtin_pipelines()
 
     assert [item.created for item in registrations] == [True, True, True]
-    rows = {row.pipeline_id: row for row in Pipeline.objects.filter(database_id="GLOBAL")}
+    rows = {
+        row.pipeline_id: row for row in Pipeline.objects.filter(database_id="GLOBAL")
+    }
     assert sorted(rows) == ["convert-mesh-glb", "extract-metadata", "preview-thumbnail"]
     convert = rows["convert-mesh-glb"]
     assert convert.pipeline_execution_type == "SQS"
@@ -45,7 +47,9 @@ def test_register_builtin_pipelines_is_idempotent():
     registrations = register_builtin_pipelines()
 
     assert [item.created for item in registrations] == [False, False, False]
-    assert Pipeline.objects.filter(database_id="GLOBAL").count() == len(BUILTIN_PIPELINES)
+    assert Pipeline.objects.filter(database_id="GLOBAL").count() == len(
+        BUILTIN_PIPELINES
+    )
     convert = Pipeline.objects.get(pipeline_id="convert-mesh-glb")
     assert convert.enabled is False
     assert convert.description != "edited by hand"
@@ -57,7 +61,9 @@ def test_register_command_reports_counts():
 
     call_command("register_builtin_pipelines", stdout=stdout)
 
-    assert "Registered 3 built-in pipelines (3 created, 0 updated)." in stdout.getvalue()
+    assert (
+        "Registered 3 built-in pipelines (3 created, 0 updated)." in stdout.getvalue()
+    )
 
 
 @pytest.mark.django_db
@@ -74,7 +80,9 @@ def test_worker_command_once_with_empty_queues():
     ensure_queue(builtin_pipeline("convert-mesh-glb"))
     stdout = io.StringIO()
 
-    call_command("run_pipeline_worker", "--once", "--queues", "convert-mesh-glb", stdout=stdout)
+    call_command(
+        "run_pipeline_worker", "--once", "--queues", "convert-mesh-glb", stdout=stdout
+    )
 
     assert "Processed 0 message(s)." in stdout.getvalue()
 

@@ -24,7 +24,9 @@ def photo(tmp_path):
     return path
 
 
-@pytest.mark.parametrize("output_type", [".glb", ".gltf", ".obj", ".ply", ".stl", ".off"])
+@pytest.mark.parametrize(
+    "output_type", [".glb", ".gltf", ".obj", ".ply", ".stl", ".off"]
+)
 def test_convert_keeps_geometry(box_obj, tmp_path, output_type):
     target = tmp_path / "out" / f"box{output_type}"
 
@@ -85,7 +87,10 @@ def test_referenced_files_obj_mtl_and_gltf(tmp_path):
     gltf.write_text(
         json.dumps(
             {
-                "buffers": [{"uri": "scene.bin"}, {"uri": "data:application/octet-stream;base64,AA=="}],
+                "buffers": [
+                    {"uri": "scene.bin"},
+                    {"uri": "data:application/octet-stream;base64,AA=="},
+                ],
                 "images": [{"uri": "textures/a.png"}],
             }
         )
@@ -172,21 +177,37 @@ def test_extract_image_metadata(photo):
 
 
 def test_metadata_document_shape():
-    document = metadata.metadata_document({"vertexCount": 8, "format": "obj", "isWatertight": False})
+    document = metadata.metadata_document(
+        {"vertexCount": 8, "format": "obj", "isWatertight": False}
+    )
 
     assert document["type"] == "file"
     assert document["updateType"] == "update"
     assert document["metadata"] == [
-        {"metadataKey": "vertexCount", "metadataValue": "8", "metadataValueType": "number"},
-        {"metadataKey": "format", "metadataValue": "obj", "metadataValueType": "string"},
-        {"metadataKey": "isWatertight", "metadataValue": "false", "metadataValueType": "boolean"},
+        {
+            "metadataKey": "vertexCount",
+            "metadataValue": "8",
+            "metadataValueType": "number",
+        },
+        {
+            "metadataKey": "format",
+            "metadataValue": "obj",
+            "metadataValueType": "string",
+        },
+        {
+            "metadataKey": "isWatertight",
+            "metadataValue": "false",
+            "metadataValueType": "boolean",
+        },
     ]
 
 
 @pytest.fixture
 def outputs(tmp_path):
     folders = steps.OutputFolders(
-        files=tmp_path / "files", previews=tmp_path / "previews", metadata=tmp_path / "metadata"
+        files=tmp_path / "files",
+        previews=tmp_path / "previews",
+        metadata=tmp_path / "metadata",
     )
     folders.create()
     return folders
@@ -209,8 +230,12 @@ def test_convert_step_rejects_inputs_without_mesh_or_image(tmp_path, outputs):
     path = tmp_path / "notes.txt"
     path.write_text("hello")
 
-    with pytest.raises(UnsupportedFormat, match="No mesh or image to process in notes.txt"):
-        steps.convert_meshes([steps.InputFile(path=path, relative_path="notes.txt")], outputs, ".glb")
+    with pytest.raises(
+        UnsupportedFormat, match="No mesh or image to process in notes.txt"
+    ):
+        steps.convert_meshes(
+            [steps.InputFile(path=path, relative_path="notes.txt")], outputs, ".glb"
+        )
 
 
 def test_preview_step_writes_file_and_asset_previews(box_obj, photo, outputs):
@@ -234,7 +259,9 @@ def test_preview_step_writes_file_and_asset_previews(box_obj, photo, outputs):
 def test_preview_step_ignores_existing_previews(tmp_path, photo, outputs):
     old_preview = tmp_path / "photo.jpg.previewFile.png"
     old_preview.write_bytes(photo.read_bytes())
-    inputs = [steps.InputFile(path=old_preview, relative_path="photo.jpg.previewFile.png")]
+    inputs = [
+        steps.InputFile(path=old_preview, relative_path="photo.jpg.previewFile.png")
+    ]
 
     with pytest.raises(UnsupportedFormat):
         steps.make_previews(inputs, outputs)
@@ -246,6 +273,10 @@ def test_metadata_step_writes_per_file_documents(box_obj, outputs):
     result = steps.extract_metadata(inputs, outputs)
 
     assert result.written == ["models/box.obj.metadata.json"]
-    document = json.loads((outputs.metadata / "models" / "box.obj.metadata.json").read_text())
-    values = {item["metadataKey"]: item["metadataValue"] for item in document["metadata"]}
+    document = json.loads(
+        (outputs.metadata / "models" / "box.obj.metadata.json").read_text()
+    )
+    values = {
+        item["metadataKey"]: item["metadataValue"] for item in document["metadata"]
+    }
     assert values["faceCount"] == "12"

@@ -38,7 +38,11 @@ def test_message_body_reads_sqs_message():
 
 
 def test_message_body_unwraps_eventbridge_event():
-    event = {"detail-type": "extract-metadata", "source": "vams.pipeline", "detail": {"body": _body()}}
+    event = {
+        "detail-type": "extract-metadata",
+        "source": "vams.pipeline",
+        "detail": {"body": _body()},
+    }
 
     body = payload.message_body(json.dumps(event))
 
@@ -75,7 +79,9 @@ def test_parse_request_rejects_bad_payload(overrides, message):
 
 def _upload_box(key: str) -> None:
     s3.put_object(
-        bucket=BUCKET, key=key, body=trimesh.creation.box().export(file_type="obj").encode()
+        bucket=BUCKET,
+        key=key,
+        body=trimesh.creation.box().export(file_type="obj").encode(),
     )
 
 
@@ -88,7 +94,9 @@ def test_process_message_without_token_uploads_outputs():
         outputS3AssetMetadataPath=f"s3://{BUCKET}/{prefix}metadata/",
     )
 
-    outcome = worker.process_message(builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded, outcome.cause
     keys = [item.key for item in s3.list_objects(bucket=BUCKET, prefix=prefix)]
@@ -106,13 +114,21 @@ def test_process_message_later_step_falls_back_to_asset_file():
         outputType=".json",
     )
 
-    outcome = worker.process_message(builtin_pipeline("extract-metadata"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("extract-metadata"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded, outcome.cause
     document = json.loads(
-        s3.get_object_bytes(bucket=BUCKET, key=f"{prefix}metadata/models/box.obj.metadata.json")
+        s3.get_object_bytes(
+            bucket=BUCKET, key=f"{prefix}metadata/models/box.obj.metadata.json"
+        )
     )
-    assert {"metadataKey": "faceCount", "metadataValue": "12", "metadataValueType": "number"} in document["metadata"]
+    assert {
+        "metadataKey": "faceCount",
+        "metadataValue": "12",
+        "metadataValueType": "number",
+    } in document["metadata"]
 
 
 def test_process_message_fetches_obj_companions():
@@ -135,7 +151,9 @@ def test_process_message_fetches_obj_companions():
         outputType=".png",
     )
 
-    outcome = worker.process_message(builtin_pipeline("preview-thumbnail"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("preview-thumbnail"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded, outcome.cause
     assert outcome.output["outputs"] == [
@@ -162,17 +180,23 @@ def test_process_message_whole_asset_folder():
         outputS3AssetMetadataPath=f"s3://{BUCKET}/{prefix}metadata/",
     )
 
-    outcome = worker.process_message(builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded, outcome.cause
     assert outcome.output["outputs"] == [f"{prefix}files/models/part.glb"]
 
 
 def test_process_message_reports_unreadable_input():
-    s3.put_object(bucket=BUCKET, key="xa1/broken.glb", body=b"glTF\x02\x00\x00\x00garbage")
+    s3.put_object(
+        bucket=BUCKET, key="xa1/broken.glb", body=b"glTF\x02\x00\x00\x00garbage"
+    )
     body = _body(inputS3AssetFilePath=f"s3://{BUCKET}/xa1/broken.glb")
 
-    outcome = worker.process_message(builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded is False
     assert outcome.error == "UnreadableInput"
@@ -182,7 +206,9 @@ def test_process_message_reports_unreadable_input():
 def test_process_message_reports_missing_input():
     body = _body(inputS3AssetFilePath=f"s3://{BUCKET}/xa1/missing.obj")
 
-    outcome = worker.process_message(builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body}))
+    outcome = worker.process_message(
+        builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body})
+    )
 
     assert outcome.succeeded is False
     assert outcome.error == "InputNotFound"
@@ -200,7 +226,9 @@ def _function_entry(pipeline_id: str, queue_url: str) -> dict:
         "waitForCallback": "Enabled",
         "taskTimeout": "120",
         "taskHeartbeatTimeout": "60",
-        "userProvidedResource": json.dumps({"resourceId": queue_url, "resourceType": "SQS"}),
+        "userProvidedResource": json.dumps(
+            {"resourceId": queue_url, "resourceType": "SQS"}
+        ),
     }
     return entry
 
@@ -208,7 +236,9 @@ def _function_entry(pipeline_id: str, queue_url: str) -> dict:
 def _start(functions: list[dict], file_key: str) -> str:
     output_url = sqs.queue_url(settings.VAMS_OUTPUT_QUEUE_NAME)
     definition = build_definition("worker-test", functions, output_queue_url=output_url)
-    arn = stepfunctions.create_state_machine(name=f"vams-worker-test-{uuid.uuid4().hex[:8]}", definition=definition)
+    arn = stepfunctions.create_state_machine(
+        name=f"vams-worker-test-{uuid.uuid4().hex[:8]}", definition=definition
+    )
     execution_input = {
         "bucketAsset": BUCKET,
         "bucketAssetAuxiliary": settings.VAMS_AUXILIARY_BUCKET,
@@ -223,7 +253,9 @@ def _start(functions: list[dict], file_key: str) -> str:
         "executingRequestContext": {},
     }
     name = str(uuid.uuid4())
-    return stepfunctions.start_execution(state_machine_arn=arn, name=name, payload=execution_input).arn
+    return stepfunctions.start_execution(
+        state_machine_arn=arn, name=name, payload=execution_input
+    ).arn
 
 
 def _poll_until(pipeline_id: str, url: str, *, attempts: int = 20) -> int:
@@ -244,7 +276,9 @@ def _output_message(execution_name: str) -> dict:
                 sqs.delete_message(url=url, receipt_handle=message.receipt_handle)
                 return body
             # Another test's message: make it visible again at once.
-            sqs.change_visibility(url=url, receipt_handle=message.receipt_handle, timeout=0)
+            sqs.change_visibility(
+                url=url, receipt_handle=message.receipt_handle, timeout=0
+            )
     raise AssertionError(f"no output message for execution {execution_name}")
 
 
@@ -253,29 +287,54 @@ def test_worker_runs_sqs_then_eventbridge_steps():
     metadata_url = ensure_queue(builtin_pipeline("extract-metadata"))
     metadata_entry = _function_entry("extract-metadata", "")
     metadata_entry["userProvidedResource"] = json.dumps(
-        {"resourceId": "default", "resourceType": "EventBridge", "eventSource": "vams.pipeline"}
+        {
+            "resourceId": "default",
+            "resourceType": "EventBridge",
+            "eventSource": "vams.pipeline",
+        }
     )
     _upload_box("xw1/box.obj")
-    execution_arn = _start([_function_entry("convert-mesh-glb", convert_url), metadata_entry], "xw1/box.obj")
+    execution_arn = _start(
+        [_function_entry("convert-mesh-glb", convert_url), metadata_entry],
+        "xw1/box.obj",
+    )
     execution_name = execution_arn.rsplit(":", 1)[-1]
 
     assert _poll_until("convert-mesh-glb", convert_url) == 1
     assert _poll_until("extract-metadata", metadata_url) == 1
     body = _output_message(execution_name)
 
-    keys = [item.key for item in s3.list_objects(bucket=BUCKET, prefix=body["filesPathKey"])]
+    keys = [
+        item.key for item in s3.list_objects(bucket=BUCKET, prefix=body["filesPathKey"])
+    ]
     assert keys == [body["filesPathKey"] + "box.glb"]
-    metadata_keys = [item.key for item in s3.list_objects(bucket=BUCKET, prefix=body["metadataPathKey"])]
+    metadata_keys = [
+        item.key
+        for item in s3.list_objects(bucket=BUCKET, prefix=body["metadataPathKey"])
+    ]
     assert metadata_keys == [body["metadataPathKey"] + "box.glb.metadata.json"]
     glb = s3.get_object_bytes(bucket=BUCKET, key=body["filesPathKey"] + "box.glb")
-    assert len(trimesh.load(trimesh.util.wrap_as_stream(glb), file_type="glb", force="mesh").faces) == 12
-    stepfunctions.stop_execution(execution_arn=execution_arn, error="TestDone", cause="checked")
+    assert (
+        len(
+            trimesh.load(
+                trimesh.util.wrap_as_stream(glb), file_type="glb", force="mesh"
+            ).faces
+        )
+        == 12
+    )
+    stepfunctions.stop_execution(
+        execution_arn=execution_arn, error="TestDone", cause="checked"
+    )
 
 
 def test_worker_failure_fails_execution():
     convert_url = ensure_queue(builtin_pipeline("convert-mesh-glb"))
-    s3.put_object(bucket=BUCKET, key="xw2/broken.glb", body=b"glTF\x02\x00\x00\x00garbage")
-    execution_arn = _start([_function_entry("convert-mesh-glb", convert_url)], "xw2/broken.glb")
+    s3.put_object(
+        bucket=BUCKET, key="xw2/broken.glb", body=b"glTF\x02\x00\x00\x00garbage"
+    )
+    execution_arn = _start(
+        [_function_entry("convert-mesh-glb", convert_url)], "xw2/broken.glb"
+    )
 
     assert _poll_until("convert-mesh-glb", convert_url) == 1
 

@@ -53,10 +53,17 @@ def terrain_obj_bytes(stride: int = TERRAIN_GRID_STRIDE) -> bytes:
     The grid is in degrees (``dx``, ``dy``) with heights in metres, so it is
     scaled to metres around its mean latitude. The mesh is y-up, as in glTF.
     """
-    with np.load(cbook.get_sample_data("jacksboro_fault_dem.npz", asfileobj=False)) as grid:
+    with np.load(
+        cbook.get_sample_data("jacksboro_fault_dem.npz", asfileobj=False)
+    ) as grid:
         elevation = np.asarray(grid["elevation"], dtype=np.float64)[::stride, ::stride]
         latitude = np.radians((float(grid["ymin"]) + float(grid["ymax"])) / 2)
-        step_x = float(grid["dx"]) * stride * METRES_PER_DEGREE_LONGITUDE_AT_EQUATOR * np.cos(latitude)
+        step_x = (
+            float(grid["dx"])
+            * stride
+            * METRES_PER_DEGREE_LONGITUDE_AT_EQUATOR
+            * np.cos(latitude)
+        )
         step_z = float(grid["dy"]) * stride * METRES_PER_DEGREE_LATITUDE
     rows, columns = elevation.shape
     z, x = np.mgrid[0:rows, 0:columns]
@@ -103,7 +110,9 @@ def seed_demo(*, user) -> DemoCatalog:
     asset = _ensure_asset(database)
     mesh = _ensure_file(asset, DEMO_MESH_PATH, terrain_obj_bytes, user)
     image = _ensure_file(asset, DEMO_IMAGE_PATH, photograph_bytes, user)
-    workflow = workflow_create_or_update(data=demo_workflow_body(database.database_id), user=user)
+    workflow = workflow_create_or_update(
+        data=demo_workflow_body(database.database_id), user=user
+    )
     logger.info(
         "Seeded demo database_id=%s asset_id=%s workflow_id=%s",
         database.database_id,
@@ -111,7 +120,11 @@ def seed_demo(*, user) -> DemoCatalog:
         workflow.workflow_id,
     )
     return DemoCatalog(
-        database=database, asset=asset, workflow=workflow, mesh_key=mesh.key, image_key=image.key
+        database=database,
+        asset=asset,
+        workflow=workflow,
+        mesh_key=mesh.key,
+        image_key=image.key,
     )
 
 
@@ -122,7 +135,9 @@ def demo_workflow_body(database_id: str) -> dict:
         "databaseId": database_id,
         "description": "Convert a mesh to GLB, render a PNG preview and extract metadata",
         "specifiedPipelines": {
-            "functions": [_function_entry(pipeline.pipeline_id) for pipeline in BUILTIN_PIPELINES]
+            "functions": [
+                _function_entry(pipeline.pipeline_id) for pipeline in BUILTIN_PIPELINES
+            ]
         },
         "autoTriggerOnFileExtensionsUpload": "",
     }
@@ -183,21 +198,34 @@ def _ensure_file(asset: Asset, relative_path: str, content, user) -> AssetFile:
     """Add the file unless the asset already has it in S3 and in the catalog."""
     key = asset.base_key + relative_path
     existing = AssetFile.objects.filter(asset=asset, key=key).first()
-    if existing is not None and s3.head_object(bucket=asset.bucket_name, key=key) is not None:
+    if (
+        existing is not None
+        and s3.head_object(bucket=asset.bucket_name, key=key) is not None
+    ):
         return existing
-    return assets.asset_file_add(asset=asset, relative_path=relative_path, content=content(), user=user)
+    return assets.asset_file_add(
+        asset=asset, relative_path=relative_path, content=content(), user=user
+    )
 
 
 def demo_execute_command(base_url: str, token: str) -> str:
     """Return a curl command that runs the demo workflow on the demo mesh, or ""
     when the demo has not been seeded."""
-    asset = Asset.objects.filter(database_id=DEMO_DATABASE_ID, asset_id=DEMO_ASSET_ID).first()
-    if asset is None or not Workflow.objects.filter(
-        database_id=DEMO_DATABASE_ID, workflow_id=DEMO_WORKFLOW_ID
-    ).exists():
+    asset = Asset.objects.filter(
+        database_id=DEMO_DATABASE_ID, asset_id=DEMO_ASSET_ID
+    ).first()
+    if (
+        asset is None
+        or not Workflow.objects.filter(
+            database_id=DEMO_DATABASE_ID, workflow_id=DEMO_WORKFLOW_ID
+        ).exists()
+    ):
         return ""
     body = json.dumps(
-        {"workflowDatabaseId": DEMO_DATABASE_ID, "fileKey": asset.base_key + DEMO_MESH_PATH}
+        {
+            "workflowDatabaseId": DEMO_DATABASE_ID,
+            "fileKey": asset.base_key + DEMO_MESH_PATH,
+        }
     )
     return (
         f"curl -s -X POST {base_url}/database/{DEMO_DATABASE_ID}/assets/{DEMO_ASSET_ID}"

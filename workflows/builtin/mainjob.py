@@ -68,7 +68,9 @@ def start_api_server() -> ApiServer:
     """Serve the Django application on a free loopback port in a daemon thread."""
     server = ThreadedWSGIServer(("127.0.0.1", 0), QuietRequestHandler)
     server.set_app(get_wsgi_application())
-    thread = threading.Thread(target=server.serve_forever, name="api-server", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, name="api-server", daemon=True
+    )
     thread.start()
     return ApiServer(server=server, thread=thread)
 
@@ -92,8 +94,15 @@ class ApiClient:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {AccessToken.for_user(user)}"
 
-    def execute(self, *, database_id: str, asset_id: str, workflow_id: str,
-                workflow_database_id: str, file_key: str) -> str:
+    def execute(
+        self,
+        *,
+        database_id: str,
+        asset_id: str,
+        workflow_id: str,
+        workflow_database_id: str,
+        file_key: str,
+    ) -> str:
         """Start the workflow on one file and return the execution id."""
         response = self.session.post(
             f"{self.base_url}/database/{database_id}/assets/{asset_id}/workflows/{workflow_id}",
@@ -107,8 +116,14 @@ class ApiClient:
             )
         return response.json()["message"]
 
-    def executions(self, *, database_id: str, asset_id: str, workflow_id: str,
-                   workflow_database_id: str) -> list[dict]:
+    def executions(
+        self,
+        *,
+        database_id: str,
+        asset_id: str,
+        workflow_id: str,
+        workflow_database_id: str,
+    ) -> list[dict]:
         """Return every execution of the workflow on the asset, finished ones included."""
         items = []
         params = {"history": "true", "workflowDatabaseId": workflow_database_id}
@@ -154,12 +169,15 @@ class RunResult:
 def add_files(asset: Asset, files: dict[str, bytes], user) -> None:
     """Add each ``relative path -> content`` to the asset through the file service."""
     for relative_path, content in files.items():
-        assets.asset_file_add(asset=asset, relative_path=relative_path, content=content, user=user)
+        assets.asset_file_add(
+            asset=asset, relative_path=relative_path, content=content, user=user
+        )
 
 
 def ensure_asset(database_id: str, asset_id: str, name: str) -> Asset:
     database, _ = Database.objects.get_or_create(
-        database_id=database_id, defaults={"description": f"Main job database {database_id}"}
+        database_id=database_id,
+        defaults={"description": f"Main job database {database_id}"},
     )
     asset, _ = Asset.objects.get_or_create(
         database=database, asset_id=asset_id, defaults={"asset_name": name}
@@ -244,7 +262,9 @@ def check_outputs(asset: Asset, relative_path: str, execution_id: str) -> list[s
             problems.append(f"{output_path} is not an asset file")
             continue
         if row.execution_id != execution_id:
-            problems.append(f"{output_path} was not written by execution {execution_id}")
+            problems.append(
+                f"{output_path} was not written by execution {execution_id}"
+            )
         content = s3.get_object_bytes(bucket=settings.VAMS_ASSET_BUCKET, key=key)
         problem = _check_glb(content) if kind == "glb" else _check_png(content)
         if problem:
@@ -280,7 +300,10 @@ def sample_files(folder: Path) -> dict[str, Path]:
         if not path.is_file():
             continue
         relative = path.relative_to(folder)
-        if relative.parts[0] in SAMPLE_DOCUMENT_FOLDERS or relative.name in SAMPLE_DOCUMENTS:
+        if (
+            relative.parts[0] in SAMPLE_DOCUMENT_FOLDERS
+            or relative.name in SAMPLE_DOCUMENTS
+        ):
             continue
         files[relative.as_posix()] = path
     return files

@@ -63,7 +63,9 @@ def vertex_count(scene: trimesh.Scene) -> int:
 
 
 def face_count(scene: trimesh.Scene) -> int:
-    return sum(len(getattr(geometry, "faces", ())) for geometry in scene.geometry.values())
+    return sum(
+        len(getattr(geometry, "faces", ())) for geometry in scene.geometry.values()
+    )
 
 
 def flatten(scene: trimesh.Scene) -> trimesh.Trimesh | trimesh.PointCloud:
@@ -162,7 +164,10 @@ def _is_relative_uri(uri: str) -> bool:
 
 
 def decimate(
-    vertices: np.ndarray, faces: np.ndarray, max_faces: int, colors: np.ndarray | None = None
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    max_faces: int,
+    colors: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Simplify a triangle mesh to at most ``max_faces`` by vertex clustering.
 
@@ -177,7 +182,9 @@ def decimate(
     extent = float(np.ptp(vertices, axis=0).max()) or 1.0
     resolution = max(int(np.sqrt(max_faces)), 4)
     while True:
-        cells = np.floor((vertices - lower) / extent * (resolution - 1)).astype(np.int64)
+        cells = np.floor((vertices - lower) / extent * (resolution - 1)).astype(
+            np.int64
+        )
         keys = (cells[:, 0] * resolution + cells[:, 1]) * resolution + cells[:, 2]
         _, cluster, sizes = np.unique(keys, return_inverse=True, return_counts=True)
         new_faces = cluster[faces]
@@ -198,7 +205,9 @@ def decimate(
     return new_vertices, new_faces, new_colors
 
 
-def _cluster_mean(values: np.ndarray, cluster: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+def _cluster_mean(
+    values: np.ndarray, cluster: np.ndarray, sizes: np.ndarray
+) -> np.ndarray:
     sums = np.zeros((len(sizes), values.shape[1]), dtype=np.float64)
     np.add.at(sums, cluster, values)
     return sums / sizes[:, None]

@@ -69,7 +69,9 @@ def message_body(text: str) -> dict:
     if isinstance(body, str):
         body = _json_object(body, "The payload's body")
     if not isinstance(body, dict):
-        raise InvalidPayload("The message has no 'body' object with the pipeline payload.")
+        raise InvalidPayload(
+            "The message has no 'body' object with the pipeline payload."
+        )
     return body
 
 
@@ -100,8 +102,12 @@ def parse_request(body: dict) -> PipelineRequest:
     return PipelineRequest(
         input=parse_s3_url(body["inputS3AssetFilePath"], "inputS3AssetFilePath"),
         files=files,
-        previews=parse_s3_url(body["outputS3AssetPreviewPath"], "outputS3AssetPreviewPath"),
-        metadata=parse_s3_url(body["outputS3AssetMetadataPath"], "outputS3AssetMetadataPath"),
+        previews=parse_s3_url(
+            body["outputS3AssetPreviewPath"], "outputS3AssetPreviewPath"
+        ),
+        metadata=parse_s3_url(
+            body["outputS3AssetMetadataPath"], "outputS3AssetMetadataPath"
+        ),
         output_type=output_type.lower(),
         input_parameters=_input_parameters(body.get("inputParameters")),
         asset_bucket=str(body.get("bucketAsset") or files.bucket),

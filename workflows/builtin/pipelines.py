@@ -30,7 +30,9 @@ TASK_TIMEOUT = "3600"
 HEARTBEAT_TIMEOUT = "300"
 QUEUE_VISIBILITY_SECONDS = 600
 
-StepRunner = Callable[[list[steps.InputFile], steps.OutputFolders, str], steps.StepResult]
+StepRunner = Callable[
+    [list[steps.InputFile], steps.OutputFolders, str], steps.StepResult
+]
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,9 @@ BUILTIN_PIPELINES = (
         pipeline_type=Pipeline.PipelineType.STANDARD_FILE,
         execution_type=Pipeline.ExecutionType.EVENTBRIDGE,
         output_type=".json",
-        run=lambda inputs, outputs, output_type: steps.extract_metadata(inputs, outputs),
+        run=lambda inputs, outputs, output_type: steps.extract_metadata(
+            inputs, outputs
+        ),
     ),
 )
 
@@ -102,12 +106,17 @@ def builtin_pipeline(pipeline_id: str) -> BuiltinPipeline:
 
 def ensure_queue(pipeline: BuiltinPipeline) -> str:
     """Create the pipeline's queue (and event rule) if missing; return the queue URL."""
-    url = sqs.ensure_queue(pipeline.queue_name, visibility_timeout=QUEUE_VISIBILITY_SECONDS)
+    url = sqs.ensure_queue(
+        pipeline.queue_name, visibility_timeout=QUEUE_VISIBILITY_SECONDS
+    )
     if pipeline.is_eventbridge:
         queue_arn = sqs.queue_arn(url)
         rule_arn = events.ensure_rule_to_queue(
             rule_name=pipeline.rule_name,
-            event_pattern={"source": [EVENT_SOURCE], "detail-type": [pipeline.pipeline_id]},
+            event_pattern={
+                "source": [EVENT_SOURCE],
+                "detail-type": [pipeline.pipeline_id],
+            },
             queue_arn=queue_arn,
             bus_name=EVENT_BUS,
         )
@@ -152,7 +161,9 @@ def _register(pipeline: BuiltinPipeline) -> Registration:
         "task_timeout": TASK_TIMEOUT,
         "task_heartbeat_timeout": HEARTBEAT_TIMEOUT,
         "input_parameters": "",
-        "user_provided_resource": json.dumps(user_provided_resource(pipeline, queue_url)),
+        "user_provided_resource": json.dumps(
+            user_provided_resource(pipeline, queue_url)
+        ),
     }
     with transaction.atomic():
         row = (

@@ -23,7 +23,12 @@ def register_builtin_pipelines_step(stdout) -> None:
 
 def seed_demo_step(stdout) -> None:
     """Seed the demo catalog as the first superuser, if there is one."""
-    user = get_user_model().objects.filter(is_superuser=True, is_active=True).order_by("pk").first()
+    user = (
+        get_user_model()
+        .objects.filter(is_superuser=True, is_active=True)
+        .order_by("pk")
+        .first()
+    )
     if user is None:
         stdout.write("  Demo: skipped, because no superuser exists to own it")
         return

@@ -74,7 +74,9 @@ def convert_meshes(
         if not meshes.is_mesh(item.path):
             result.skipped.append(item.relative_path)
             continue
-        target_relative = str(PurePosixPath(item.relative_path).with_suffix(output_type))
+        target_relative = str(
+            PurePosixPath(item.relative_path).with_suffix(output_type)
+        )
         written = meshes.convert(item.path, outputs.files / target_relative)
         result.written.extend(_relative(path, outputs.files) for path in written)
     return result
@@ -91,7 +93,9 @@ def make_previews(inputs: list[InputFile], outputs: OutputFolders) -> StepResult
     candidates = usable_inputs(inputs)
     _require_candidates(inputs, candidates)
     # Meshes first: a converted model makes a better asset preview than a texture.
-    candidates.sort(key=lambda item: (not meshes.is_mesh(item.path), item.relative_path))
+    candidates.sort(
+        key=lambda item: (not meshes.is_mesh(item.path), item.relative_path)
+    )
     for item in candidates[:MAX_PREVIEWS]:
         target = outputs.files / f"{item.relative_path}{PREVIEW_FILE_MARKER}png"
         if meshes.is_mesh(item.path):
@@ -102,7 +106,9 @@ def make_previews(inputs: list[InputFile], outputs: OutputFolders) -> StepResult
     result.skipped.extend(item.relative_path for item in candidates[MAX_PREVIEWS:])
 
     first = outputs.files / result.written[0]
-    asset_preview = outputs.previews / f"{PurePosixPath(candidates[0].relative_path).stem}.png"
+    asset_preview = (
+        outputs.previews / f"{PurePosixPath(candidates[0].relative_path).stem}.png"
+    )
     asset_preview.write_bytes(first.read_bytes())
     result.written.append(_relative(asset_preview, outputs.previews))
     return result

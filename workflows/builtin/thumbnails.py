@@ -53,7 +53,9 @@ def open_image(path: Path) -> Image.Image:
             upright.format = image.format
             return upright
     except Image.DecompressionBombError as exc:
-        raise InputTooLarge(f"{path.name} has too many pixels to decode safely: {exc}") from exc
+        raise InputTooLarge(
+            f"{path.name} has too many pixels to decode safely: {exc}"
+        ) from exc
     except UnidentifiedImageError as exc:
         raise UnreadableInput(f"{path.name} is not an image Pillow can read.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
@@ -79,7 +81,9 @@ def mesh_thumbnail(source: Path, target: Path, size: int = THUMBNAIL_SIZE) -> Pa
     geometry = meshes.flatten(meshes.load_scene(source))
     canvas_size = size * SUPERSAMPLING
     if isinstance(geometry, trimesh.PointCloud):
-        canvas = _draw_points(np.asarray(geometry.vertices, dtype=np.float64), canvas_size)
+        canvas = _draw_points(
+            np.asarray(geometry.vertices, dtype=np.float64), canvas_size
+        )
     else:
         canvas = _draw_mesh(geometry, canvas_size)
     image = canvas.resize((size, size), Image.Resampling.LANCZOS)
@@ -98,7 +102,9 @@ def _draw_mesh(mesh: trimesh.Trimesh, canvas_size: int) -> Image.Image:
     view = _to_view(vertices)
     screen = _to_screen(view, canvas_size)
     triangles = view[faces]
-    normals = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
+    normals = np.cross(
+        triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
+    )
     lengths = np.linalg.norm(normals, axis=1)
     visible = lengths > 0
     normals[visible] /= lengths[visible, None]

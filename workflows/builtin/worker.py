@@ -57,7 +57,11 @@ def process_message(
     try:
         body = payload.message_body(text)
     except InvalidPayload as error:
-        logger.error("Discarded message without a payload pipeline_id=%s: %s", pipeline.pipeline_id, error.cause)
+        logger.error(
+            "Discarded message without a payload pipeline_id=%s: %s",
+            pipeline.pipeline_id,
+            error.cause,
+        )
         return Outcome(succeeded=False, error=error.error, cause=error.cause)
     token = body.get("TaskToken") if isinstance(body.get("TaskToken"), str) else ""
 
@@ -70,7 +74,9 @@ def process_message(
 def _run(pipeline: BuiltinPipeline, body: dict) -> Outcome:
     try:
         request = payload.parse_request(body)
-        with tempfile.TemporaryDirectory(prefix=f"vams-{pipeline.pipeline_id}-") as folder:
+        with tempfile.TemporaryDirectory(
+            prefix=f"vams-{pipeline.pipeline_id}-"
+        ) as folder:
             return run_request(pipeline, request, Path(folder))
     except PipelineError as error:
         return Outcome(succeeded=False, error=error.error, cause=error.cause)
@@ -85,7 +91,9 @@ def _run(pipeline: BuiltinPipeline, body: dict) -> Outcome:
     except Exception as exc:  # noqa: BLE001
         logger.exception("Pipeline step crashed pipeline_id=%s", pipeline.pipeline_id)
         return Outcome(
-            succeeded=False, error="ProcessingFailed", cause=f"{type(exc).__name__}: {exc}"
+            succeeded=False,
+            error="ProcessingFailed",
+            cause=f"{type(exc).__name__}: {exc}",
         )
 
 
@@ -95,7 +103,9 @@ def run_request(
     """Download the input into ``folder``, run the step and upload its outputs."""
     inputs = download_inputs(request, folder / "input")
     outputs = steps.OutputFolders(
-        files=folder / "files", previews=folder / "previews", metadata=folder / "metadata"
+        files=folder / "files",
+        previews=folder / "previews",
+        metadata=folder / "metadata",
     )
     outputs.create()
     result = pipeline.run(inputs, outputs, request.output_type)
@@ -126,7 +136,9 @@ def run_request(
     )
 
 
-def download_inputs(request: payload.PipelineRequest, folder: Path) -> list[steps.InputFile]:
+def download_inputs(
+    request: payload.PipelineRequest, folder: Path
+) -> list[steps.InputFile]:
     """Download the step's input and return the files to process.
 
     A later step's input is the shared files folder. When that contains no mesh
@@ -153,7 +165,9 @@ def _asset_relative_path(request: payload.PipelineRequest, key: str) -> str:
     return posixpath.basename(key)
 
 
-def download_file(location: payload.S3Location, folder: Path, relative: str) -> steps.InputFile:
+def download_file(
+    location: payload.S3Location, folder: Path, relative: str
+) -> steps.InputFile:
     """Download one object, plus the files an OBJ or glTF loads beside it."""
     info = s3.head_object(bucket=location.bucket, key=location.key)
     if info is None:
@@ -177,7 +191,11 @@ def _download_companions(location: payload.S3Location, local: Path) -> None:
             # Only files at or below the referencing file's folder are fetched,
             # so the local copy stays inside the work folder.
             if reference.startswith(("..", "/")):
-                logger.warning("Skipped reference outside the folder reference=%s key=%s", reference, key)
+                logger.warning(
+                    "Skipped reference outside the folder reference=%s key=%s",
+                    reference,
+                    key,
+                )
                 continue
             companion_key = posixpath.join(posixpath.dirname(key), reference)
             if companion_key in seen:
@@ -185,15 +203,23 @@ def _download_companions(location: payload.S3Location, local: Path) -> None:
             seen.add(companion_key)
             info = s3.head_object(bucket=location.bucket, key=companion_key)
             if info is None:
-                logger.warning("Referenced file missing key=%s referenced_by=%s", companion_key, key)
+                logger.warning(
+                    "Referenced file missing key=%s referenced_by=%s",
+                    companion_key,
+                    key,
+                )
                 continue
             companion = path.parent / reference
             companion.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket=location.bucket, key=companion_key, path=str(companion))
+            s3.download_file(
+                bucket=location.bucket, key=companion_key, path=str(companion)
+            )
             pending.append((companion_key, companion))
 
 
-def download_folder(location: payload.S3Location, folder: Path) -> list[steps.InputFile]:
+def download_folder(
+    location: payload.S3Location, folder: Path
+) -> list[steps.InputFile]:
     """Download every object under the prefix, keeping relative paths."""
     objects = [
         item
@@ -228,7 +254,9 @@ def upload_folder(folder: Path, target: payload.S3Location) -> list[str]:
     for local in sorted(path for path in folder.rglob("*") if path.is_file()):
         key = target.key + local.relative_to(folder).as_posix()
         content_type = mimetypes.guess_type(local.name)[0] or ""
-        s3.upload_file(bucket=target.bucket, key=key, path=str(local), content_type=content_type)
+        s3.upload_file(
+            bucket=target.bucket, key=key, path=str(local), content_type=content_type
+        )
         keys.append(key)
     return keys
 
@@ -243,7 +271,9 @@ def _report_result(token: str, outcome: Outcome, pipeline: BuiltinPipeline) -> N
         return
     try:
         if outcome.succeeded:
-            stepfunctions.send_task_success(task_token=token, output=outcome.output or {})
+            stepfunctions.send_task_success(
+                task_token=token, output=outcome.output or {}
+            )
         else:
             logger.warning(
                 "Pipeline step failed pipeline_id=%s error=%s cause=%s",
@@ -251,12 +281,16 @@ def _report_result(token: str, outcome: Outcome, pipeline: BuiltinPipeline) -> N
                 outcome.error,
                 outcome.cause,
             )
-            stepfunctions.send_task_failure(task_token=token, error=outcome.error, cause=outcome.cause)
+            stepfunctions.send_task_failure(
+                task_token=token, error=outcome.error, cause=outcome.cause
+            )
     except AwsError as error:
         if error.code not in DEAD_TOKEN_CODES:
             raise
         logger.warning(
-            "Task token no longer valid pipeline_id=%s code=%s", pipeline.pipeline_id, error.code
+            "Task token no longer valid pipeline_id=%s code=%s",
+            pipeline.pipeline_id,
+            error.code,
         )
 
 
@@ -287,7 +321,9 @@ def _heartbeat(token: str, on_heartbeat):
 def poll_queue(pipeline: BuiltinPipeline, url: str, *, wait_seconds: int = 10) -> int:
     """Receive and process the messages waiting on ``url``; return how many."""
     handled = 0
-    for message in sqs.receive_messages(url=url, max_messages=10, wait_seconds=wait_seconds):
+    for message in sqs.receive_messages(
+        url=url, max_messages=10, wait_seconds=wait_seconds
+    ):
 
         def keep_hidden(receipt_handle=message.receipt_handle) -> None:
             sqs.change_visibility(
@@ -311,7 +347,11 @@ def poll_queue(pipeline: BuiltinPipeline, url: str, *, wait_seconds: int = 10) -
 
 
 def run_queue_loop(
-    pipeline: BuiltinPipeline, url: str, stop: threading.Event, *, wait_seconds: int = 10
+    pipeline: BuiltinPipeline,
+    url: str,
+    stop: threading.Event,
+    *,
+    wait_seconds: int = 10,
 ) -> None:
     """Poll one pipeline queue until ``stop`` is set, surviving AWS errors."""
     logger.info("Worker polling pipeline_id=%s queue_url=%s", pipeline.pipeline_id, url)
@@ -320,7 +360,9 @@ def run_queue_loop(
             poll_queue(pipeline, url, wait_seconds=wait_seconds)
         except AwsError as error:
             logger.warning(
-                "Polling failed pipeline_id=%s code=%s; retrying", pipeline.pipeline_id, error.code
+                "Polling failed pipeline_id=%s code=%s; retrying",
+                pipeline.pipeline_id,
+                error.code,
             )
             stop.wait(5)
     logger.info("Worker stopped pipeline_id=%s", pipeline.pipeline_id)

@@ -45,7 +45,9 @@ class Command(BaseCommand):
             return
         stop = threading.Event()
         try:
-            threads = worker.start_worker_threads(pipelines, stop, wait_seconds=wait_seconds)
+            threads = worker.start_worker_threads(
+                pipelines, stop, wait_seconds=wait_seconds
+            )
         except AwsError as error:
             raise CommandError(_queue_error(error)) from error
         names = ", ".join(pipeline.pipeline_id for pipeline in pipelines)
