@@ -427,3 +427,34 @@ def test_purge_deleted_workflows_exit_code_2_from_shell(tmp_path):
     assert result.returncode == 2
     assert batching.OLDER_THAN_DAYS_INVALID.format(value=-1) in result.stderr
     assert result.stdout == ""
+
+
+def test_purge_deleted_workflows_after_service_delete_and_recreate(admin_user):
+    """Through the real services and save receiver, not hand-made rows."""
+    from tests.factories import make_database, workflow_body
+    from workflows.services import workflow_create_or_update, workflow_soft_delete
+
+    make_database("my-database")
+    first = workflow_create_or_update(data=workflow_body("wf-cycle"), user=admin_user)
+    first_arn = first.workflow_arn
+    workflow_soft_delete(workflow=first, user=admin_user)
+    second = workflow_create_or_update(data=workflow_body("wf-cycle"), user=admin_user)
+    now = timezone.now()
+    # Age the first row's history so it falls before the 30-day cutoff.
+    Workflow.all_objects.filter(pk=first.pk).update(
+        date_created=now - timedelta(days=50), deleted_at=now - timedelta(days=40)
+    )
+    first.refresh_from_db()
+    old_execution = make_execution(first, created=now - timedelta(days=45))
+    new_execution = make_execution(second, created=now)
+
+    stdout, _ = purge("--older-than-days", "30", "--delete-executions")
+
+    assert remaining_pks() == {second.pk}
+    assert stepfunctions.describe_state_machine(arn=first_arn) is None
+    assert stepfunctions.describe_state_machine(arn=second.workflow_arn) is not None
+    assert not WorkflowExecution.objects.filter(pk=old_execution.pk).exists()
+    assert WorkflowExecution.objects.filter(pk=new_execution.pk).exists()
+    assert stdout.strip() == command.SUMMARY.format(
+        purged=1, state_machines=0, executions=1, skipped=0, failed=0
+    )

@@ -66,7 +66,11 @@ def _call(operation: str, **kwargs):
         return getattr(get_client(SERVICE), operation)(**kwargs)
     except AWS_EXCEPTIONS as exc:
         error = translate(SERVICE, operation, exc)
-        logger.warning(
+        # A missing machine or execution is an expected answer to describe
+        # and delete, and the purge commands ask about thousands of them.
+        level = logging.DEBUG if is_missing(error) else logging.WARNING
+        logger.log(
+            level,
             "Step Functions %s failed code=%s request_id=%s",
             operation,
             error.code,
