@@ -1,9 +1,10 @@
-"""A two-pipeline workflow runs to the end in the emulator, answering each task token.
+"""A two-pipeline workflow runs to the end in the emulator, with the test sending each task token back.
 
 The first pipeline is an SQS queue and the second an EventBridge rule that
 routes to another queue; both wait for a callback. The closing output step's
 message is read from the output queue and answered here, standing in for the
-output consumer.
+output consumer. A single-pipeline workflow whose callback never comes shows
+the retries on timeout.
 """
 
 import json
@@ -167,6 +168,8 @@ def test_e2e_pipeline_failure_fails_execution(two_pipelines):
 
     assert snapshot.status == "FAILED"
     assert snapshot.error == "ConversionFailed"
+    # A failure the pipeline reports is final: the task is not sent again.
+    assert sqs.receive_messages(url=two_pipelines["sqs_queue_url"], wait_seconds=1) == []
 
 
 @pytest.mark.xfail(
@@ -177,3 +180,32 @@ def test_e2e_pipeline_failure_keeps_cause(two_pipelines):
     snapshot = fail_first_pipeline(two_pipelines)
 
     assert snapshot.cause == "The mesh has no faces."
+
+
+def test_e2e_timed_out_task_is_retried(aws_emulator):
+    queue_url = sqs.ensure_queue(f"e2e-timeout-{uuid.uuid4().hex[:8]}")
+    entry = {
+        "name": "slow-pipeline",
+        "databaseId": "GLOBAL",
+        "pipelineType": "standardFile",
+        "pipelineExecutionType": "SQS",
+        "outputType": ".glb",
+        "waitForCallback": "Enabled",
+        "taskTimeout": "1",
+        "userProvidedResource": json.dumps({"resourceId": queue_url, "resourceType": "SQS"}),
+    }
+    workflow = save_workflow(
+        workflow_id="e2e-timeout", specified_pipelines={"functions": [entry]}
+    )
+    started = start(workflow)
+
+    # No callback is sent, so the first attempt and two retries (after 5 s and 10 s) time out.
+    attempts = [receive_body(queue_url)["body"] for _ in range(3)]
+    snapshot = wait_until_stopped(started.arn)
+
+    assert all("TaskToken" in body for body in attempts)
+    assert snapshot.status == "FAILED"
+    # Step Functions reports States.Timeout as the error. moto 5.2.5 cannot end a
+    # Fail state with a States.* error, so it reports States.Runtime with a cause
+    # that names States.Timeout.
+    assert "States.Timeout" in snapshot.error + snapshot.cause
