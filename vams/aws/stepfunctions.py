@@ -66,7 +66,7 @@ def _call(operation: str, **kwargs):
         return getattr(get_client(SERVICE), operation)(**kwargs)
     except AWS_EXCEPTIONS as exc:
         error = translate(SERVICE, operation, exc)
-        # A missing machine or execution is an expected answer to describe
+        # A missing machine or execution is an expected result of describe
         # and delete, and the purge commands ask about thousands of them.
         level = logging.DEBUG if is_missing(error) else logging.WARNING
         logger.log(
