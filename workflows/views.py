@@ -26,9 +26,18 @@ from workflows.validation import (
 
 SAVED = "Succeeded"
 DELETED = "Workflow deleted"
+ROUTE_NOT_FOUND = "Not Found"
 
 
-class WorkflowsApi(APIView):
+class WorkflowRouteApi(APIView):
+    """Base view: a method the route does not serve is 404, as the published API
+    answers for a path and method it has no route for, rather than DRF's 405."""
+
+    def http_method_not_allowed(self, request: Request, *args, **kwargs) -> Response:
+        raise NotFound(ROUTE_NOT_FOUND)
+
+
+class WorkflowsApi(WorkflowRouteApi):
     """GET /workflows lists every database's workflows; PUT /workflows saves one."""
 
     @api_schema.workflow_list_schema
@@ -49,7 +58,7 @@ class WorkflowsApi(APIView):
         return envelope(SAVED)
 
 
-class DatabaseWorkflowsApi(APIView):
+class DatabaseWorkflowsApi(WorkflowRouteApi):
     """GET /database/{databaseId}/workflows lists one database's workflows."""
 
     @api_schema.database_workflow_list_schema
@@ -66,7 +75,7 @@ class DatabaseWorkflowsApi(APIView):
         return list_envelope(items, next_token)
 
 
-class DatabaseWorkflowApi(APIView):
+class DatabaseWorkflowApi(WorkflowRouteApi):
     """GET and DELETE /database/{databaseId}/workflows/{workflowId}."""
 
     @api_schema.workflow_get_schema

@@ -299,3 +299,33 @@ def test_routes_put_without_token_stores_nothing(anonymous_client, example_pipel
     anonymous_client.put("/workflows", EXAMPLE_PUT_BODY, format="json")
 
     assert not Workflow.all_objects.exists()
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("post", "/workflows"),
+        ("delete", "/workflows"),
+        ("put", "/database/my-database/workflows"),
+        ("post", "/database/my-database/workflows/convert-and-preview"),
+        ("put", "/database/my-database/workflows/convert-and-preview/"),
+    ],
+)
+def test_routes_other_methods_are_not_found(api_client, method, path):
+    response = getattr(api_client, method)(path)
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+
+
+def test_routes_put_too_large_body_is_rejected(api_client, example_pipeline, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = {**EXAMPLE_PUT_BODY, "description": "x" * 2000}
+
+    response = put_example(api_client, body)
+
+    assert response.status_code == 413
+    assert response.json() == {
+        "message": "Request body is larger than 1000 bytes; send a smaller body."
+    }
+    assert not Workflow.all_objects.exists()

@@ -2,6 +2,8 @@
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 
@@ -13,6 +15,7 @@ logger = logging.getLogger(__name__)
 NOT_AUTHORIZED = "Not Authorized"
 INTERNAL_ERROR = "Internal Server Error"
 INVALID_JSON = "Invalid JSON in request body."
+BODY_TOO_LARGE = "Request body is larger than {limit} bytes; send a smaller body."
 
 
 def handle_api_exception(exc: Exception, context: dict) -> Response:
@@ -28,7 +31,9 @@ def handle_api_exception(exc: Exception, context: dict) -> Response:
             )
         return envelope(exc.message, status=exc.status_code)
 
-    if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
+    if isinstance(
+        exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)
+    ):
         response = envelope(_authentication_message(exc), status=401)
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
@@ -36,6 +41,9 @@ def handle_api_exception(exc: Exception, context: dict) -> Response:
         return envelope(NOT_AUTHORIZED, status=403)
     if isinstance(exc, drf_exceptions.ParseError):
         return envelope(INVALID_JSON, status=400)
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return envelope(BODY_TOO_LARGE.format(limit=limit), status=413)
     if isinstance(exc, drf_exceptions.Throttled):
         return envelope("Too many requests; retry later.", status=429)
     if isinstance(exc, drf_exceptions.APIException):
@@ -54,7 +62,9 @@ def _authentication_message(exc: drf_exceptions.APIException) -> str:
 def _flatten_detail(detail) -> str:
     """Return DRF error details as one sentence naming the fields."""
     if isinstance(detail, dict):
-        parts = [f"{field}: {_flatten_detail(value)}" for field, value in detail.items()]
+        parts = [
+            f"{field}: {_flatten_detail(value)}" for field, value in detail.items()
+        ]
         return "; ".join(parts)
     if isinstance(detail, list):
         return " ".join(_flatten_detail(item) for item in detail)
