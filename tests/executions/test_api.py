@@ -307,3 +307,12 @@ def test_execution_stop_route_forbids_denied_workflow(api_client, asset, workflo
     assert response.status_code == 403
     execution.refresh_from_db()
     assert execution.stop_date is None
+
+
+def test_execute_route_runs_workflow_named_executions(api_client, asset):
+    make_workflow("executions", "db-a")
+
+    response = api_client.post(executions_path(asset), {"workflowDatabaseId": "db-a"}, format="json")
+
+    assert response.status_code == 200
+    assert WorkflowExecution.objects.get().workflow_id == "executions"
