@@ -87,7 +87,10 @@ ERROR_RESULT_PATH = "$.error"
 
 
 class DefinitionError(ValueError):
-    """A function entry that cannot become a task state; the message names the entry and field."""
+    """A function entry that cannot become a task state.
+
+    The message names the entry's index and the field at fault.
+    """
 
 
 def build_definition(
@@ -102,8 +105,12 @@ def build_definition(
     if not functions:
         raise DefinitionError("A workflow needs at least one pipeline function.")
 
-    state_names = [pipeline_state_name(index, entry) for index, entry in enumerate(functions)]
-    layout = OutputLayout(first_function=_function_name(functions[0]), first_job=state_names[0])
+    state_names = [
+        pipeline_state_name(index, entry) for index, entry in enumerate(functions)
+    ]
+    layout = OutputLayout(
+        first_function=_function_name(functions[0]), first_job=state_names[0]
+    )
 
     states = {}
     for index, entry in enumerate(functions):
@@ -114,7 +121,10 @@ def build_definition(
             index, entry, payload, state_name=state_names[index], next_state=next_state
         )
     states[OUTPUT_STATE] = output_task_state(
-        functions[-1], layout, last_job=state_names[-1], output_queue_url=output_queue_url
+        functions[-1],
+        layout,
+        last_job=state_names[-1],
+        output_queue_url=output_queue_url,
     )
     # NOTE: moto 5.2 cannot end a Fail state with an error named "States.*", so in
     # the emulator a timed-out task ends as States.Runtime, with a cause that
@@ -145,16 +155,17 @@ class OutputLayout:
     """The S3 folders a run writes to, as ``States.Format`` expressions."""
 
     def __init__(self, *, first_function: str, first_job: str) -> None:
-        self.prefix = (
-            f"pipelines/{_escape_format(first_function)}/{_escape_format(first_job)}/output/"
-        )
+        function_part = _escape_format(first_function)
+        job_part = _escape_format(first_job)
+        self.prefix = f"pipelines/{function_part}/{job_part}/output/"
 
     def folder_key(self, folder: str) -> str:
-        """Return the bucket-relative key of a folder: ``files``, ``previews``, ``metadata``."""
+        """Return the bucket-relative key of ``files``, ``previews`` or ``metadata``."""
         return f"States.Format('{self.prefix}{{}}/{folder}/', $$.Execution.Name)"
 
     def folder_uri(self, folder: str) -> str:
-        return f"States.Format('s3://{{}}/{self.prefix}{{}}/{folder}/', $.bucketAsset, $$.Execution.Name)"
+        template = f"s3://{{}}/{self.prefix}{{}}/{folder}/"
+        return f"States.Format('{template}', $.bucketAsset, $$.Execution.Name)"
 
 
 def pipeline_payload(index: int, entry: dict, layout: OutputLayout) -> dict:
@@ -163,7 +174,9 @@ def pipeline_payload(index: int, entry: dict, layout: OutputLayout) -> dict:
         input_path = "States.Format('s3://{}/{}', $.bucketAsset, $.inputAssetFileKey)"
     else:
         input_path = layout.folder_uri("files")
-    auxiliary_folder = "preview" if entry.get("pipelineType") == "previewFile" else "pipelines"
+    auxiliary_folder = (
+        "preview" if entry.get("pipelineType") == "previewFile" else "pipelines"
+    )
     auxiliary_path = (
         f"States.Format('s3://{{}}/{{}}/{auxiliary_folder}/"
         f"{_escape_format(_function_name(entry))}/', "
@@ -196,10 +209,16 @@ def pipeline_task_state(
 
     if execution_type == "Lambda":
         resource_arn = LAMBDA_RESOURCE
-        parameters = {"FunctionName": _required(index, "resourceId", resource_id), "Payload": payload}
+        parameters = {
+            "FunctionName": _required(index, "resourceId", resource_id),
+            "Payload": payload,
+        }
     elif execution_type == "SQS":
         resource_arn = SQS_RESOURCE
-        parameters = {"QueueUrl": _required(index, "resourceId", resource_id), "MessageBody": payload}
+        parameters = {
+            "QueueUrl": _required(index, "resourceId", resource_id),
+            "MessageBody": payload,
+        }
     elif execution_type == "EventBridge":
         resource_arn = EVENTBRIDGE_RESOURCE
         entry_parameters = {
@@ -211,7 +230,8 @@ def pipeline_task_state(
         parameters = {"Entries": [entry_parameters]}
     else:
         raise DefinitionError(
-            f"Pipeline entry {index} has an invalid pipelineExecutionType {execution_type!r}. "
+            f"Pipeline entry {index} has an invalid pipelineExecutionType "
+            f"{execution_type!r}. "
             "Use Lambda, SQS or EventBridge."
         )
 
@@ -269,7 +289,11 @@ def _result_and_errors(state_name: str) -> dict:
             }
         ],
         "Catch": [
-            {"ErrorEquals": ["States.ALL"], "ResultPath": ERROR_RESULT_PATH, "Next": FAIL_STATE}
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": ERROR_RESULT_PATH,
+                "Next": FAIL_STATE,
+            }
         ],
     }
 
@@ -279,11 +303,14 @@ def _callback_timeouts(index: int, entry: dict) -> dict:
         "TimeoutSeconds": _seconds(index, "taskTimeout", entry.get("taskTimeout"))
         or DEFAULT_TASK_TIMEOUT_SECONDS
     }
-    heartbeat = _seconds(index, "taskHeartbeatTimeout", entry.get("taskHeartbeatTimeout"))
+    heartbeat = _seconds(
+        index, "taskHeartbeatTimeout", entry.get("taskHeartbeatTimeout")
+    )
     if heartbeat:
         if heartbeat >= timeouts["TimeoutSeconds"]:
             raise DefinitionError(
-                f"Pipeline entry {index} has taskHeartbeatTimeout {heartbeat}, which must be "
+                f"Pipeline entry {index} has taskHeartbeatTimeout {heartbeat}, "
+                "which must be "
                 f"below its taskTimeout {timeouts['TimeoutSeconds']}."
             )
         timeouts["HeartbeatSeconds"] = heartbeat
@@ -291,7 +318,7 @@ def _callback_timeouts(index: int, entry: dict) -> dict:
 
 
 def _seconds(index: int, field: str, value) -> int | None:
-    """Return ``value`` as positive whole seconds, or None when it is blank or absent."""
+    """Return ``value`` as positive whole seconds, or None when it is blank."""
     text = str(value).strip() if value is not None else ""
     if not text:
         return None
@@ -317,13 +344,14 @@ def _user_provided_resource(index: int, entry: dict) -> dict:
         resource = None
     if not isinstance(resource, dict):
         raise DefinitionError(
-            f"Pipeline entry {index} has a userProvidedResource that is not a JSON object."
+            f"Pipeline entry {index} has a userProvidedResource that is not "
+            "a JSON object."
         )
     return resource
 
 
 def _input_parameters(entry: dict) -> str:
-    """Return the entry's inputParameters when they parse as JSON, else an empty string."""
+    """Return the entry's inputParameters when they parse as JSON, else ""."""
     raw = entry.get("inputParameters") or ""
     if not isinstance(raw, str):
         return ""

@@ -101,13 +101,15 @@ def workflow_definition(workflow: Workflow) -> dict:
         )
     except DefinitionError as error:
         raise InvalidInput(
-            STATE_MACHINE_INVALID.format(workflow_id=workflow.workflow_id, reason=error),
+            STATE_MACHINE_INVALID.format(
+                workflow_id=workflow.workflow_id, reason=error
+            ),
             code="invalid_state_machine_definition",
         ) from None
 
 
 def current_state_machine(workflow: Workflow) -> stepfunctions.StateMachine | None:
-    """Return the workflow's machine, or None when it has none or it is being deleted."""
+    """Return the workflow's machine, or None when it has none or it is deleting."""
     if not workflow.workflow_arn:
         return None
     machine = stepfunctions.describe_state_machine(arn=workflow.workflow_arn)
@@ -119,10 +121,10 @@ def current_state_machine(workflow: Workflow) -> stepfunctions.StateMachine | No
 def write_state_machine(
     workflow: Workflow, definition: dict, machine: stepfunctions.StateMachine | None
 ) -> str:
-    """Update ``machine`` in place, or create a new machine when it is None; return the ARN.
+    """Update ``machine`` in place, or create a machine when it is None.
 
-    The update runs even when the definition is unchanged, because it also
-    applies the current role.
+    Returns the machine's ARN. The update runs even when the definition is
+    unchanged, because it also applies the current role.
     """
     if machine is None:
         return stepfunctions.create_state_machine(
@@ -147,7 +149,7 @@ def store_state_machine_arn(workflow: Workflow, arn: str) -> None:
 
 
 def state_machine_name(workflow_id: str) -> str:
-    """Return a new machine name: the prefix, the workflow id cut to fit, and 8 random characters.
+    """Return a new machine name: prefix, workflow id cut to fit, 8 random characters.
 
     Step Functions names allow at most 80 characters. The id keeps its last
     characters, and characters that names may not contain become ``_``.
@@ -157,14 +159,18 @@ def state_machine_name(workflow_id: str) -> str:
     if room < 1:
         raise ImproperlyConfigured(
             f"VAMS_STATE_MACHINE_PREFIX {prefix!r} is too long; use at most "
-            f"{STATE_MACHINE_NAME_MAX_LENGTH - STATE_MACHINE_SUFFIX_LENGTH - 2} characters."
+            f"{STATE_MACHINE_NAME_MAX_LENGTH - STATE_MACHINE_SUFFIX_LENGTH - 2} "
+            "characters."
         )
     safe_id = "".join(
-        character if character.isascii() and (character.isalnum() or character in "-_") else "_"
+        character
+        if character.isascii() and (character.isalnum() or character in "-_")
+        else "_"
         for character in workflow_id
     )
     suffix = "".join(
-        secrets.choice(STATE_MACHINE_SUFFIX_ALPHABET) for _ in range(STATE_MACHINE_SUFFIX_LENGTH)
+        secrets.choice(STATE_MACHINE_SUFFIX_ALPHABET)
+        for _ in range(STATE_MACHINE_SUFFIX_LENGTH)
     )
     return f"{prefix}{safe_id[-room:]}-{suffix}"
 
@@ -183,9 +189,13 @@ def _translate(error: AwsError, workflow: Workflow, *, action: str) -> DomainErr
         return Throttled(
             STATE_MACHINE_THROTTLED.format(workflow_id=workflow.workflow_id, done=done)
         )
-    template = STATE_MACHINE_DELETE_FAILED if action == "delete" else STATE_MACHINE_SYNC_FAILED
+    template = (
+        STATE_MACHINE_DELETE_FAILED if action == "delete" else STATE_MACHINE_SYNC_FAILED
+    )
     return UpstreamFailure(
-        template.format(action=action, workflow_id=workflow.workflow_id, code=error.code)
+        template.format(
+            action=action, workflow_id=workflow.workflow_id, code=error.code
+        )
     )
 
 
@@ -196,7 +206,7 @@ ORPHAN_GRACE = timedelta(minutes=10)
 
 @dataclass(frozen=True)
 class ReconcileAction:
-    """One repair of kind create, update or delete, with the error text when it failed."""
+    """One repair (create, update or delete), with the error text when it failed."""
 
     kind: str
     arn: str
@@ -231,7 +241,7 @@ def state_machines_reconcile(
     orphan_grace: timedelta = ORPHAN_GRACE,
     on_action: Callable[[ReconcileAction], None] | None = None,
 ) -> ReconcileSummary:
-    """Repair state machines so that every live workflow has one with its current definition.
+    """Repair state machines so each live workflow has one with its current definition.
 
     Creates machines for live workflows without one (no ARN, or the machine is
     gone), updates machines whose definition drifted, and deletes machines named
@@ -282,13 +292,16 @@ def _reconcile_workflow(workflow: Workflow, *, dry_run: bool) -> ReconcileAction
             store_state_machine_arn(workflow, arn)
     except (AwsError, DomainError) as error:
         logger.warning(
-            "Reconcile could not %s state machine database_id=%s workflow_id=%s error=%s",
+            "Reconcile could not %s state machine "
+            "database_id=%s workflow_id=%s error=%s",
             kind,
             workflow.database_id,
             workflow.workflow_id,
             _error_text(error),
         )
-        return ReconcileAction(kind=kind, arn=arn, workflow=label, error=_error_text(error))
+        return ReconcileAction(
+            kind=kind, arn=arn, workflow=label, error=_error_text(error)
+        )
     return ReconcileAction(kind=kind, arn=arn, workflow=label)
 
 
@@ -296,11 +309,14 @@ def _orphan_state_machines(
     owned_arns: set[str], orphan_grace: timedelta
 ) -> list[stepfunctions.StateMachineSummary]:
     created_before = timezone.now() - orphan_grace
-    machines = stepfunctions.list_state_machines(name_prefix=settings.VAMS_STATE_MACHINE_PREFIX)
+    machines = stepfunctions.list_state_machines(
+        name_prefix=settings.VAMS_STATE_MACHINE_PREFIX
+    )
     return [
         machine
         for machine in machines
-        if machine.arn not in owned_arns and _is_older(machine.creation_date, created_before)
+        if machine.arn not in owned_arns
+        and _is_older(machine.creation_date, created_before)
     ]
 
 
@@ -309,15 +325,21 @@ def _is_older(creation_date: datetime | None, created_before: datetime) -> bool:
     return creation_date is None or creation_date <= created_before
 
 
-def _delete_orphan(machine: stepfunctions.StateMachineSummary, *, dry_run: bool) -> ReconcileAction:
+def _delete_orphan(
+    machine: stepfunctions.StateMachineSummary, *, dry_run: bool
+) -> ReconcileAction:
     if not dry_run:
         try:
             stepfunctions.delete_state_machine(arn=machine.arn)
         except AwsError as error:
             logger.warning(
-                "Reconcile could not delete state machine arn=%s code=%s", machine.arn, error.code
+                "Reconcile could not delete state machine arn=%s code=%s",
+                machine.arn,
+                error.code,
             )
-            return ReconcileAction(kind="delete", arn=machine.arn, error=_error_text(error))
+            return ReconcileAction(
+                kind="delete", arn=machine.arn, error=_error_text(error)
+            )
     return ReconcileAction(kind="delete", arn=machine.arn)
 
 

@@ -1,4 +1,6 @@
-"""A two-pipeline workflow runs to the end in the emulator, with the test sending each task token back.
+"""A two-pipeline workflow runs to the end in the emulator.
+
+The test sends each task token back itself.
 
 The first pipeline is an SQS queue and the second an EventBridge rule that
 routes to another queue; both wait for a callback. The closing output step's
@@ -26,7 +28,7 @@ POLL_PAUSE_SECONDS = 0.2
 
 @pytest.fixture
 def two_pipelines() -> dict:
-    """Create the SQS pipeline's queue and an EventBridge rule that delivers to a second queue."""
+    """Create an SQS pipeline's queue and an EventBridge rule routing to another."""
     run_id = uuid.uuid4().hex[:8]
     sqs_queue_url = sqs.ensure_queue(f"e2e-sqs-pipeline-{run_id}")
     event_queue_url = sqs.ensure_queue(f"e2e-eventbridge-pipeline-{run_id}")
@@ -101,7 +103,9 @@ def start(workflow) -> stepfunctions.StartedExecution:
 def receive_body(queue_url: str, *, matches=lambda body: True) -> dict:
     """Return the first message body on the queue that ``matches``, deleting it."""
     for _ in range(POLL_ATTEMPTS):
-        for message in sqs.receive_messages(url=queue_url, max_messages=10, wait_seconds=1):
+        for message in sqs.receive_messages(
+            url=queue_url, max_messages=10, wait_seconds=1
+        ):
             body = json.loads(message.body)
             if matches(body):
                 sqs.delete_message(url=queue_url, receipt_handle=message.receipt_handle)
@@ -135,19 +139,28 @@ def test_e2e_two_callbacks_succeed(two_pipelines):
     execution_name = started.arn.rsplit(":", 1)[-1]
 
     first = receive_body(two_pipelines["sqs_queue_url"])["body"]
-    stepfunctions.send_task_success(task_token=first["TaskToken"], output={"converted": True})
+    stepfunctions.send_task_success(
+        task_token=first["TaskToken"], output={"converted": True}
+    )
     event = receive_body(two_pipelines["event_queue_url"])
     second = event["detail"]["body"]
-    stepfunctions.send_task_success(task_token=second["TaskToken"], output={"preview": True})
+    stepfunctions.send_task_success(
+        task_token=second["TaskToken"], output={"preview": True}
+    )
     output = receive_body(
         sqs.queue_url(settings.VAMS_OUTPUT_QUEUE_NAME),
         matches=lambda body: body.get("body", {}).get("executionId") == execution_name,
     )["body"]
-    stepfunctions.send_task_success(task_token=output["TaskToken"], output={"registered": 1})
+    stepfunctions.send_task_success(
+        task_token=output["TaskToken"], output={"registered": 1}
+    )
     snapshot = wait_until_stopped(started.arn)
 
     assert snapshot.status == "SUCCEEDED"
-    assert first["inputS3AssetFilePath"] == f"s3://{settings.VAMS_ASSET_BUCKET}/xa1b2/model.obj"
+    assert (
+        first["inputS3AssetFilePath"]
+        == f"s3://{settings.VAMS_ASSET_BUCKET}/xa1b2/model.obj"
+    )
     assert first["outputType"] == ".glb"
     assert event["detail-type"] == "make-preview"
     assert second["inputS3AssetFilePath"] == first["outputS3AssetFilesPath"]
@@ -169,12 +182,17 @@ def test_e2e_pipeline_failure_fails_execution(two_pipelines):
     assert snapshot.status == "FAILED"
     assert snapshot.error == "ConversionFailed"
     # A failure the pipeline reports is final: the task is not sent again.
-    assert sqs.receive_messages(url=two_pipelines["sqs_queue_url"], wait_seconds=1) == []
+    assert (
+        sqs.receive_messages(url=two_pipelines["sqs_queue_url"], wait_seconds=1) == []
+    )
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="moto 5.2.5 drops the cause of SendTaskFailure (moto/stepfunctions/responses.py)",
+    reason=(
+        "moto 5.2.5 drops the cause of SendTaskFailure "
+        "(moto/stepfunctions/responses.py)"
+    ),
 )
 def test_e2e_pipeline_failure_keeps_cause(two_pipelines):
     snapshot = fail_first_pipeline(two_pipelines)
@@ -192,14 +210,17 @@ def test_e2e_timed_out_task_is_retried(aws_emulator):
         "outputType": ".glb",
         "waitForCallback": "Enabled",
         "taskTimeout": "1",
-        "userProvidedResource": json.dumps({"resourceId": queue_url, "resourceType": "SQS"}),
+        "userProvidedResource": json.dumps(
+            {"resourceId": queue_url, "resourceType": "SQS"}
+        ),
     }
     workflow = save_workflow(
         workflow_id="e2e-timeout", specified_pipelines={"functions": [entry]}
     )
     started = start(workflow)
 
-    # No callback is sent, so the first attempt and two retries (after 5 s and 10 s) time out.
+    # No callback is sent, so the first attempt and two retries (after 5 s and
+    # 10 s) time out.
     attempts = [receive_body(queue_url)["body"] for _ in range(3)]
     snapshot = wait_until_stopped(started.arn)
 

@@ -70,7 +70,9 @@ def test_reconcile_replaces_missing_machine():
 
 def test_reconcile_updates_drifted_definition():
     workflow = save_workflow()
-    stepfunctions.update_state_machine(arn=workflow.workflow_arn, definition=STALE_DEFINITION)
+    stepfunctions.update_state_machine(
+        arn=workflow.workflow_arn, definition=STALE_DEFINITION
+    )
 
     output = reconcile()
 
@@ -132,7 +134,9 @@ def test_reconcile_dry_run_changes_nothing():
     missing = save_workflow(workflow_id="missing-machine")
     stepfunctions.delete_state_machine(arn=missing.workflow_arn)
     drifted = save_workflow(workflow_id="drifted-machine")
-    stepfunctions.update_state_machine(arn=drifted.workflow_arn, definition=STALE_DEFINITION)
+    stepfunctions.update_state_machine(
+        arn=drifted.workflow_arn, definition=STALE_DEFINITION
+    )
     orphan_arn = orphan_state_machine()
 
     output = reconcile("--dry-run", "--orphan-grace-minutes", "0", "--verbosity", "2")
@@ -142,7 +146,10 @@ def test_reconcile_dry_run_changes_nothing():
     drifted_machine = stepfunctions.describe_state_machine(arn=drifted.workflow_arn)
     assert drifted_machine.definition == STALE_DEFINITION
     assert stepfunctions.describe_state_machine(arn=orphan_arn) is not None
-    assert "Would create a state machine for workflow my-database/missing-machine." in output
+    assert (
+        "Would create a state machine for workflow my-database/missing-machine."
+        in output
+    )
     assert f"Would update state machine {drifted.workflow_arn}" in output
     assert f"Would delete state machine {orphan_arn}" in output
     assert (
@@ -153,11 +160,17 @@ def test_reconcile_dry_run_changes_nothing():
 
 def test_reconcile_verbosity_2_lists_actions():
     workflow = save_workflow()
-    stepfunctions.update_state_machine(arn=workflow.workflow_arn, definition=STALE_DEFINITION)
+    stepfunctions.update_state_machine(
+        arn=workflow.workflow_arn, definition=STALE_DEFINITION
+    )
 
     output = reconcile("--verbosity", "2")
 
-    assert f"Updated state machine {workflow.workflow_arn} of workflow my-database/convert-models." in output
+    workflow_label = "my-database/convert-models"
+    line = (
+        f"Updated state machine {workflow.workflow_arn} of workflow {workflow_label}."
+    )
+    assert line in output
 
 
 def test_reconcile_verbosity_0_prints_nothing():
@@ -186,14 +199,19 @@ def test_reconcile_counts_failures_and_continues():
 
 
 def test_reconcile_rejects_negative_grace():
-    with pytest.raises(CommandError, match="--orphan-grace-minutes must be 0 or more") as raised:
+    with pytest.raises(
+        CommandError, match="--orphan-grace-minutes must be 0 or more"
+    ) as raised:
         reconcile("--orphan-grace-minutes", "-1")
 
     assert raised.value.returncode == 2
 
 
 def test_run_embedded_startup_reconciles():
-    from vams.management.commands.run_embedded import reconcile_state_machines, startup_steps
+    from vams.management.commands.run_embedded import (
+        reconcile_state_machines,
+        startup_steps,
+    )
 
     workflow = save_workflow()
     stepfunctions.delete_state_machine(arn=workflow.workflow_arn)

@@ -74,7 +74,9 @@ def function(name="convert-glb", execution_type="Lambda", **overrides) -> dict:
 
 
 def build(*functions: dict) -> dict:
-    return build_definition("my-workflow", list(functions), output_queue_url=OUTPUT_QUEUE_URL)
+    return build_definition(
+        "my-workflow", list(functions), output_queue_url=OUTPUT_QUEUE_URL
+    )
 
 
 def task_state(definition: dict, index: int = 0) -> dict:
@@ -95,7 +97,12 @@ def test_build_definition_lists_states_in_order():
 
     assert definition["Comment"] == "VAMS Pipeline Workflow for my-workflow"
     assert definition["StartAt"] == "00-first-step"
-    assert list(definition["States"]) == ["00-first-step", "01-second-step", OUTPUT_STATE, FAIL_STATE]
+    assert list(definition["States"]) == [
+        "00-first-step",
+        "01-second-step",
+        OUTPUT_STATE,
+        FAIL_STATE,
+    ]
     assert definition["States"]["00-first-step"]["Next"] == "01-second-step"
     assert definition["States"]["01-second-step"]["Next"] == OUTPUT_STATE
     assert definition["States"][OUTPUT_STATE]["End"] is True
@@ -122,7 +129,9 @@ def test_build_definition_lambda_without_callback():
 
 
 def test_build_definition_lambda_with_callback():
-    entry = function(execution_type="Lambda", waitForCallback="Enabled", taskTimeout="600")
+    entry = function(
+        execution_type="Lambda", waitForCallback="Enabled", taskTimeout="600"
+    )
 
     state = task_state(build(entry))
 
@@ -155,7 +164,9 @@ def test_build_definition_sqs_with_callback():
 def test_build_definition_eventbridge_defaults():
     entry = function(
         execution_type="EventBridge",
-        userProvidedResource=json.dumps({"resourceType": "EventBridge", "eventDetailType": None}),
+        userProvidedResource=json.dumps(
+            {"resourceType": "EventBridge", "eventDetailType": None}
+        ),
     )
 
     state = task_state(build(entry))
@@ -199,7 +210,9 @@ def test_build_definition_callback_default_timeout():
 
 
 def test_build_definition_callback_heartbeat():
-    entry = function(waitForCallback="Enabled", taskTimeout="3600", taskHeartbeatTimeout="60")
+    entry = function(
+        waitForCallback="Enabled", taskTimeout="3600", taskHeartbeatTimeout="60"
+    )
 
     state = task_state(build(entry))
 
@@ -208,7 +221,9 @@ def test_build_definition_callback_heartbeat():
 
 
 def test_build_definition_disabled_callback_ignores_timeouts():
-    entry = function(waitForCallback="Sometimes", taskTimeout="600", taskHeartbeatTimeout="60")
+    entry = function(
+        waitForCallback="Sometimes", taskTimeout="600", taskHeartbeatTimeout="60"
+    )
 
     state = task_state(build(entry))
 
@@ -223,8 +238,14 @@ def test_build_definition_disabled_callback_ignores_timeouts():
     [
         ({"taskTimeout": "soon"}, "taskTimeout 'soon'"),
         ({"taskTimeout": "0"}, "taskTimeout '0'"),
-        ({"taskTimeout": "60", "taskHeartbeatTimeout": "60"}, "must be below its taskTimeout"),
-        ({"taskTimeout": "60", "taskHeartbeatTimeout": "-1"}, "taskHeartbeatTimeout '-1'"),
+        (
+            {"taskTimeout": "60", "taskHeartbeatTimeout": "60"},
+            "must be below its taskTimeout",
+        ),
+        (
+            {"taskTimeout": "60", "taskHeartbeatTimeout": "-1"},
+            "taskHeartbeatTimeout '-1'",
+        ),
     ],
 )
 def test_build_definition_rejects_bad_timeouts(overrides, fragment):
@@ -240,7 +261,10 @@ def test_build_definition_rejects_bad_timeouts(overrides, fragment):
         ({"pipelineExecutionType": "Batch"}, "pipelineExecutionType 'Batch'"),
         ({"userProvidedResource": "not json"}, "not a JSON object"),
         ({"userProvidedResource": "[1, 2]"}, "not a JSON object"),
-        ({"userProvidedResource": json.dumps({"resourceType": "Lambda"})}, "no resourceId"),
+        (
+            {"userProvidedResource": json.dumps({"resourceType": "Lambda"})},
+            "no resourceId",
+        ),
     ],
 )
 def test_build_definition_rejects_bad_entries(overrides, fragment):
@@ -258,7 +282,9 @@ def test_build_definition_rejects_empty_functions():
 def test_build_definition_payload_copies_execution_input():
     body = payload_body(task_state(build(function())))
 
-    copied = {key[:-2] for key in body if key.endswith(".$") and body[key] == f"$.{key[:-2]}"}
+    copied = {
+        key[:-2] for key in body if key.endswith(".$") and body[key] == f"$.{key[:-2]}"
+    }
     assert copied == set(EXECUTION_INPUT_KEYS)
 
 
@@ -271,15 +297,20 @@ def test_build_definition_payload_paths():
     second_body = payload_body(task_state(definition, 1))
 
     files = (
-        "States.Format('s3://{}/pipelines/convert-glb/00-convert-glb/output/{}/files/', "
+        "States.Format("
+        "'s3://{}/pipelines/convert-glb/00-convert-glb/output/{}/files/', "
         "$.bucketAsset, $$.Execution.Name)"
     )
     assert first_body["inputS3AssetFilePath.$"] == (
         "States.Format('s3://{}/{}', $.bucketAsset, $.inputAssetFileKey)"
     )
     assert first_body["outputS3AssetFilesPath.$"] == files
-    assert first_body["outputS3AssetPreviewPath.$"] == files.replace("/files/", "/previews/")
-    assert first_body["outputS3AssetMetadataPath.$"] == files.replace("/files/", "/metadata/")
+    assert first_body["outputS3AssetPreviewPath.$"] == files.replace(
+        "/files/", "/previews/"
+    )
+    assert first_body["outputS3AssetMetadataPath.$"] == files.replace(
+        "/files/", "/metadata/"
+    )
     assert first_body["inputOutputS3AssetAuxiliaryFilesPath.$"] == (
         "States.Format('s3://{}/{}/pipelines/convert-glb/', "
         "$.bucketAssetAuxiliary, $.inputAssetFileKey)"
@@ -311,7 +342,10 @@ def test_build_definition_result_path_keeps_input():
     definition = build(function("convert-glb"))
 
     assert task_state(definition)["ResultPath"] == "$['00-convert-glb'].output"
-    assert definition["States"][OUTPUT_STATE]["ResultPath"] == "$['process-outputs'].output"
+    assert (
+        definition["States"][OUTPUT_STATE]["ResultPath"]
+        == "$['process-outputs'].output"
+    )
 
 
 def test_build_definition_retries_only_transient_errors():
@@ -331,7 +365,11 @@ def test_build_definition_fail_path():
 
     for name in ("00-first-step", "01-second-step", OUTPUT_STATE):
         [catch] = definition["States"][name]["Catch"]
-        assert catch == {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAIL_STATE}
+        assert catch == {
+            "ErrorEquals": ["States.ALL"],
+            "ResultPath": "$.error",
+            "Next": FAIL_STATE,
+        }
     assert definition["States"][FAIL_STATE] == {
         "Type": "Fail",
         "ErrorPath": "$.error.Error",
@@ -378,4 +416,6 @@ def test_pipeline_state_name_replaces_unsafe_characters():
 def test_build_definition_escapes_format_template():
     body = payload_body(task_state(build(function("it's{1}"))))
 
-    assert "pipelines/it\\'s\\{1\\}/00-it_s_1_/output/" in body["outputS3AssetFilesPath.$"]
+    assert (
+        "pipelines/it\\'s\\{1\\}/00-it_s_1_/output/" in body["outputS3AssetFilesPath.$"]
+    )

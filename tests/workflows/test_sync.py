@@ -42,7 +42,9 @@ def test_receiver_creates_state_machine():
     machine = stepfunctions.describe_state_machine(arn=workflow.workflow_arn)
 
     assert machine is not None
-    assert machine.name.startswith(settings.VAMS_STATE_MACHINE_PREFIX + "convert-models-")
+    assert machine.name.startswith(
+        settings.VAMS_STATE_MACHINE_PREFIX + "convert-models-"
+    )
     assert machine.definition == expected_definition(workflow)
     assert Workflow.objects.get(pk=workflow.pk).workflow_arn == workflow.workflow_arn
 
@@ -61,7 +63,10 @@ def test_state_machine_sync_updates_in_place():
     executions = stepfunctions.list_executions(state_machine_arn=arn)
     assert workflow.workflow_arn == arn
     assert Workflow.objects.get(pk=workflow.pk).workflow_arn == arn
-    assert list(machine.definition["States"])[:2] == ["00-convert-glb", "01-make-preview"]
+    assert list(machine.definition["States"])[:2] == [
+        "00-convert-glb",
+        "01-make-preview",
+    ]
     assert machine.definition == expected_definition(workflow)
     assert started.arn in [execution.arn for execution in executions]
 
@@ -141,7 +146,9 @@ def test_state_machine_sync_unreachable_keeps_previous_row(aws_emulator):
 
 def test_state_machine_sync_client_error_stores_nothing(stepfunctions_stub):
     stepfunctions_stub.add_client_error(
-        "create_state_machine", service_error_code="InternalFailure", http_status_code=500
+        "create_state_machine",
+        service_error_code="InternalFailure",
+        http_status_code=500,
     )
     message = STATE_MACHINE_SYNC_FAILED.format(
         action="create", workflow_id="convert-models", code="InternalFailure"
@@ -155,7 +162,9 @@ def test_state_machine_sync_client_error_stores_nothing(stepfunctions_stub):
 
 def test_state_machine_sync_throttled_stores_nothing(stepfunctions_stub):
     stepfunctions_stub.add_client_error(
-        "create_state_machine", service_error_code="ThrottlingException", http_status_code=400
+        "create_state_machine",
+        service_error_code="ThrottlingException",
+        http_status_code=400,
     )
 
     with pytest.raises(Throttled, match="Step Functions is throttling requests"):
@@ -173,7 +182,9 @@ def test_state_machine_delete_failure_keeps_row_live():
 
     with Stubber(client) as stubber:
         stubber.add_client_error(
-            "delete_state_machine", service_error_code="InternalFailure", http_status_code=500
+            "delete_state_machine",
+            service_error_code="InternalFailure",
+            http_status_code=500,
         )
         with pytest.raises(UpstreamFailure, match=re.escape(message)):
             save_workflow(workflow, deleted_at=timezone.now())
@@ -185,7 +196,9 @@ def test_state_machine_delete_failure_keeps_row_live():
 def test_state_machine_sync_rejects_unusable_entries():
     functions = [lambda_function(userProvidedResource="not json")]
 
-    with pytest.raises(InvalidInput, match="userProvidedResource that is not a JSON object"):
+    with pytest.raises(
+        InvalidInput, match="userProvidedResource that is not a JSON object"
+    ):
         save_workflow(specified_pipelines={"functions": functions})
 
     assert not Workflow.all_objects.exists()
@@ -214,7 +227,9 @@ def test_put_workflow_unreachable_aws_is_500(api_client, unreachable_aws):
     assert response.status_code == 500
     assert response.json() == {
         "message": STATE_MACHINE_SYNC_FAILED.format(
-            action="create", workflow_id="convert-and-preview", code="EndpointConnectionError"
+            action="create",
+            workflow_id="convert-and-preview",
+            code="EndpointConnectionError",
         )
     }
     assert not Workflow.all_objects.exists()

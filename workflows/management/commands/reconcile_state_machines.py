@@ -55,18 +55,26 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if options["orphan_grace_minutes"] < 0:
-            raise CommandError("--orphan-grace-minutes must be 0 or more.", returncode=2)
+            raise CommandError(
+                "--orphan-grace-minutes must be 0 or more.", returncode=2
+            )
         dry_run = options["dry_run"]
         verbosity = options["verbosity"]
 
         def report(action: ReconcileAction) -> None:
             if action.error:
-                target = f"of workflow {action.workflow}" if action.workflow else action.arn
-                line = ACTION_FAILED.format(kind=action.kind, target=target, error=action.error)
+                target = (
+                    f"of workflow {action.workflow}" if action.workflow else action.arn
+                )
+                line = ACTION_FAILED.format(
+                    kind=action.kind, target=target, error=action.error
+                )
                 self.stderr.write(self.style.ERROR(line))
             elif verbosity >= 2:
                 templates = ACTION_DRY_RUN if dry_run else ACTION_DONE
-                line = templates[action.kind].format(arn=action.arn, workflow=action.workflow)
+                line = templates[action.kind].format(
+                    arn=action.arn, workflow=action.workflow
+                )
                 self.stdout.write(line)
 
         summary = state_machines_reconcile(
