@@ -120,7 +120,7 @@ def bench_enforcement(constraint_count: int, requests: int, operator: str) -> No
             action="GET",
         )
         # Distinct workflow ids defeat the decision memo, so each request
-        # pays a full Casbin evaluation over every constraint's predicate.
+        # pays a full Casbin evaluation.
         workflow_id = f"wf-{(index * 7919) % (2 * constraint_count)}"
         object_ok = authz_check(
             user=request_user,
