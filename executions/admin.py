@@ -40,8 +40,7 @@ class WorkflowExecutionAdmin(AuthzModelAdmin):
         "status",
         "start_date",
         "stop_date",
-        "asset",
-        "input_asset_file_key",
+        "input_file",
         "error",
     ]
     list_filter = [
@@ -105,6 +104,10 @@ class WorkflowExecutionAdmin(AuthzModelAdmin):
 
     def has_stop_permission(self, request) -> bool:
         return self.is_allowed(request, None, "POST")
+
+    @admin.display(description="Input file", ordering="input_asset_file_key")
+    def input_file(self, obj: WorkflowExecution) -> str:
+        return f"{obj.asset}: {obj.input_asset_file_key}"
 
     @admin.display(description="Workflow", ordering="workflow_id")
     def workflow(self, obj: WorkflowExecution) -> str:

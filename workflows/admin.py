@@ -236,8 +236,7 @@ class WorkflowAdmin(SoftDeleteAdmin):
         "database_id",
         "description",
         "pipeline_steps",
-        "auto_trigger_on_file_extensions_upload",
-        "date_modified",
+        "auto_trigger",
         "state",
     ]
     list_filter = [SoftDeleteListFilter, "database_id"]
@@ -266,11 +265,26 @@ class WorkflowAdmin(SoftDeleteAdmin):
 
         return WorkflowFormForUser
 
-    def get_fields(self, request, obj=None):
-        fields = list(WorkflowAdminForm.Meta.fields)
+    def get_fieldsets(self, request, obj=None):
+        # The pipeline steps are drawn right after the first fieldset by the
+        # change_form template, above the long state machine definition.
+        main = (None, {"fields": list(WorkflowAdminForm.Meta.fields)})
         if obj is None:
-            return fields
-        return fields + self.readonly_fields
+            return [main]
+        history = ["date_created", "date_modified", "modified_by"]
+        if obj.deleted_at is not None:
+            history += ["deleted_at", "deleted_by"]
+        return [
+            main,
+            ("History", {"fields": history}),
+            (
+                "State machine",
+                {
+                    "fields": ["workflow_arn", "state_machine_definition"],
+                    "classes": ["collapse"],
+                },
+            ),
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -294,6 +308,10 @@ class WorkflowAdmin(SoftDeleteAdmin):
             and self.is_allowed(request, obj, "POST")
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="Auto-trigger")
+    def auto_trigger(self, obj: Workflow) -> str:
+        return obj.auto_trigger_on_file_extensions_upload
 
     @admin.display(description="Pipelines")
     def pipeline_steps(self, obj: Workflow) -> str:

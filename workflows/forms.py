@@ -263,7 +263,7 @@ class ExecuteOnFileForm(forms.Form):
         for asset in self.candidate_assets():
             options = [(f"{self.WHOLE_ASSET}:{asset.pk}", f"{asset} (whole asset)")]
             options += [
-                (f"file:{asset_file.pk}", asset_file.relative_path)
+                (f"file:{asset_file.pk}", f"{asset}: {asset_file.relative_path}")
                 for asset_file in asset.files.all()
             ]
             groups.append((str(asset), options))
