@@ -10,13 +10,15 @@ from workflows.sync import state_machine_delete, state_machine_sync
 def workflow_saved(sender, instance, raw: bool = False, **kwargs) -> None:
     """Delete the state machine of a deleted workflow, else create or update it.
 
-    ``QuerySet.update()``, ``bulk_create()`` and raw fixture loads
-    (``loaddata``) do not fire this receiver; run ``reconcile_state_machines``
-    after writing rows that way. A Step Functions failure raises
+    ``QuerySet.update()`` and ``bulk_create()`` do not fire this receiver, and
+    raw fixture loads (``loaddata`` sends ``raw=True``) are skipped. Run
+    ``reconcile_state_machines`` after writing rows that way. A Step Functions failure raises
     UpstreamFailure or Throttled, so a caller that saves inside
-    ``transaction.atomic()`` rolls the row back. A machine created before such
-    a rollback is left without an owner, and ``reconcile_state_machines``
-    deletes it.
+    ``transaction.atomic()`` rolls the row back. A bare ``save()`` in
+    autocommit mode has already committed the row when this runs, so the row
+    stays and ``reconcile_state_machines`` repairs its machine later. A machine
+    created before a rollback is left without an owner, and
+    ``reconcile_state_machines`` deletes it.
     """
     if raw:
         return

@@ -62,6 +62,7 @@ def state_machine_sync(workflow: Workflow) -> str:
     try:
         definition = workflow_definition(workflow)
         machine = current_state_machine(workflow)
+        action = "update" if machine is not None else "create"
         arn = write_state_machine(workflow, definition, machine)
     except AwsError as error:
         raise _translate(error, workflow, action=action) from error

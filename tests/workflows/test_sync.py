@@ -233,3 +233,25 @@ def test_put_workflow_unreachable_aws_is_500(api_client, unreachable_aws):
         )
     }
     assert not Workflow.all_objects.exists()
+
+
+def test_state_machine_sync_failed_recreate_says_create():
+    workflow = save_workflow()
+    message = STATE_MACHINE_SYNC_FAILED.format(
+        action="create", workflow_id="convert-models", code="InternalFailure"
+    )
+    client = clients.get_client("stepfunctions")
+
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "describe_state_machine", service_error_code="StateMachineDoesNotExist"
+        )
+        stubber.add_client_error(
+            "create_state_machine",
+            service_error_code="InternalFailure",
+            http_status_code=500,
+        )
+        with pytest.raises(UpstreamFailure, match=re.escape(message)):
+            save_workflow(workflow, description="Changed after the machine was lost")
+
+    assert Workflow.objects.get(pk=workflow.pk).description == "Convert models"
