@@ -2,10 +2,14 @@
 
 Runs in a throwaway database (a temporary SQLite file, or a new PostgreSQL
 database next to the one DATABASE_URL names) and prints rows per second for
-each batch size. The rows have no state machine ARN, so the purge makes no
-Step Functions calls: the figures measure the database work only.
+each batch size. By default the rows have no state machine ARN, so the purge
+makes no Step Functions calls and the figures measure the database work only.
+With ``--with-arns`` each row names a state machine that does not exist, as
+after a normal soft delete, and the purge describes each one in the embedded
+emulator (moto's server on loopback, so far faster than real AWS).
 
     .venv/bin/python benchmarks/bench_purge.py [--rows 100000] [--batch-sizes 500,2000]
+    .venv/bin/python benchmarks/bench_purge.py --rows 5000 --with-arns
     DATABASE_URL=postgres://user@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_purge.py
 """
 
@@ -35,16 +39,22 @@ def parse_arguments() -> argparse.Namespace:
         default="500",
         help="Comma-separated --batch-size values to time, one full purge each.",
     )
+    parser.add_argument(
+        "--with-arns",
+        action="store_true",
+        help="Give each row the ARN of a missing state machine and start the emulator.",
+    )
     return parser.parse_args()
 
 
-def insert_deleted_workflows(count: int) -> float:
+def insert_deleted_workflows(count: int, *, with_arns: bool) -> float:
     """Insert ``count`` workflows soft-deleted 40 days ago; return the seconds taken."""
     from django.utils import timezone
 
     from workflows.models import Workflow
 
     now = timezone.now()
+    arn_prefix = "arn:aws:states:us-east-1:123456789012:stateMachine:vams-bench-missing-"
     started = time.perf_counter()
     for first in range(0, count, INSERT_CHUNK):
         rows = [
@@ -53,7 +63,7 @@ def insert_deleted_workflows(count: int) -> float:
                 workflow_id=f"wf-{index}",
                 description="Benchmark workflow",
                 specified_pipelines={"functions": []},
-                workflow_arn="",
+                workflow_arn=f"{arn_prefix}{index}" if with_arns else "",
                 date_created=now - timedelta(days=100),
                 date_modified=now - timedelta(days=100),
                 deleted_at=now - timedelta(days=40),
@@ -94,18 +104,28 @@ def main() -> None:
         test_name = f"bench_vams_{os.getpid()}"
     connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+    emulator = None
+    if arguments.with_arns:
+        from vams.aws import emulator as emulator_module
+
+        emulator = emulator_module.start_emulator()
     try:
         print(f"database: {engine} ({connection.settings_dict['NAME']})")
         for batch_size in batch_sizes:
-            insert_seconds = insert_deleted_workflows(arguments.rows)
+            insert_seconds = insert_deleted_workflows(
+                arguments.rows, with_arns=arguments.with_arns
+            )
             purge_seconds = time_purge(batch_size)
             left = Workflow.all_objects.count()
             print(
                 f"rows={arguments.rows} batch_size={batch_size} "
+                f"with_arns={arguments.with_arns} "
                 f"insert={insert_seconds:.2f}s purge={purge_seconds:.2f}s "
                 f"purge_rate={arguments.rows / purge_seconds:,.0f} rows/s left={left}"
             )
     finally:
+        if emulator is not None:
+            emulator.stop()
         connection.creation.destroy_test_db(old_name, verbosity=0)
         scratch.cleanup()
 

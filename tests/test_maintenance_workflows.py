@@ -458,3 +458,49 @@ def test_purge_deleted_workflows_after_service_delete_and_recreate(admin_user):
     assert stdout.strip() == command.SUMMARY.format(
         purged=1, state_machines=0, executions=1, skipped=0, failed=0
     )
+
+
+def test_purge_deleted_workflows_describes_only_listed_machines():
+    present_arn = make_state_machine()
+    make_workflow("wf-present", deleted_days_ago=40, arn=present_arn)
+    make_workflow("wf-gone", deleted_days_ago=40, arn=missing_arn("wf-gone"))
+    describe = mock.Mock(wraps=stepfunctions.describe_state_machine)
+
+    with mock.patch.object(maintenance.stepfunctions, "describe_state_machine", describe):
+        stdout, _ = purge("--older-than-days", "30")
+
+    assert describe.call_args_list == [mock.call(arn=present_arn)]
+    assert stepfunctions.describe_state_machine(arn=present_arn) is None
+    assert Workflow.all_objects.count() == 0
+    assert "Purged 2 workflows (state machines deleted: 1," in stdout
+
+
+def test_purge_deleted_workflows_describes_each_when_listing_fails():
+    present_arn = make_state_machine()
+    make_workflow("wf-present", deleted_days_ago=40, arn=present_arn)
+    make_workflow("wf-gone", deleted_days_ago=40, arn=missing_arn("wf-gone"))
+    error = AwsError("stepfunctions", "ListStateMachines", "AccessDeniedException", "denied")
+    describe = mock.Mock(wraps=stepfunctions.describe_state_machine)
+
+    with (
+        mock.patch.object(maintenance.stepfunctions, "list_state_machines", side_effect=error),
+        mock.patch.object(maintenance.stepfunctions, "describe_state_machine", describe),
+    ):
+        stdout, _ = purge("--older-than-days", "30", "--batch-size", "1")
+
+    assert describe.call_count == 2
+    assert stepfunctions.describe_state_machine(arn=present_arn) is None
+    assert Workflow.all_objects.count() == 0
+    assert "Purged 2 workflows (state machines deleted: 1," in stdout
+
+
+def test_purge_deleted_workflows_lists_machines_once_per_run():
+    for index in range(3):
+        make_workflow(f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"old-{index}"))
+    listing = mock.Mock(wraps=stepfunctions.list_state_machines)
+
+    with mock.patch.object(maintenance.stepfunctions, "list_state_machines", listing):
+        purge("--older-than-days", "30", "--batch-size", "1")
+
+    assert listing.call_count == 1
+    assert Workflow.all_objects.count() == 0

@@ -1,9 +1,10 @@
 """Purge of soft-deleted workflows: the hard delete that follows a soft delete.
 
-A soft delete already removes the workflow's state machine (see
-``workflows.receivers``), so the purge normally finds nothing left in Step
-Functions. It checks anyway, because a delete that failed after the row was
-committed would otherwise leave an orphan state machine nothing refers to.
+A soft delete through the model's ``save()`` already removes the workflow's
+state machine (see ``workflows.receivers``), so the purge normally finds
+nothing left in Step Functions. It checks anyway, because rows soft-deleted
+with ``QuerySet.delete()`` or ``update()`` never reached the receiver, and
+after the purge no row would point at their machines.
 """
 
 import logging
@@ -61,22 +62,46 @@ def purgeable_workflows(*, deleted_before: datetime) -> QuerySet:
     return Workflow.all_objects.filter(deleted_at__lt=deleted_before).only(*PURGE_FIELDS)
 
 
+def listed_state_machine_arns() -> set[str] | None:
+    """Return the ARNs of every state machine in the account and region.
+
+    Returns None when listing fails, and the purge then describes each row's
+    machine instead. ListStateMachines is eventually consistent, so a machine
+    created seconds ago may be missing from the list. A machine that belongs
+    to a workflow deleted days ago was created long before the list.
+    """
+    try:
+        machines = stepfunctions.list_state_machines()
+    except AwsError as error:
+        logger.warning(
+            "Listing state machines failed; describing each one instead code=%s",
+            error.code,
+        )
+        return None
+    return {machine.arn for machine in machines}
+
+
 def workflow_purge_batch(
     *,
     workflows: list[Workflow],
     deleted_before: datetime,
     delete_executions: bool,
     dry_run: bool,
+    listed_arns: set[str] | None = None,
 ) -> WorkflowPurgeBatch:
     """Hard-delete ``workflows`` once their state machines are gone.
 
     A state machine still present is deleted first, unless a live workflow
     stores the same ARN (a workflow re-created under the same id can get the
-    same state machine name). A row whose state machine cannot be deleted is
-    kept with ``error`` set. The rows, and with ``delete_executions`` their
-    finished executions, are deleted in one transaction; rows no longer
-    soft-deleted before ``deleted_before`` by then are skipped. With
-    ``dry_run`` the state machines are only described and nothing is written.
+    same state machine name). ``listed_arns``, from
+    ``listed_state_machine_arns()``, saves one describe call per row whose
+    machine is not listed; with None every machine is described. A row whose
+    state machine cannot be deleted is kept with ``error`` set.
+
+    The rows, and with ``delete_executions`` their finished executions, are
+    deleted in one transaction, and rows no longer soft-deleted before
+    ``deleted_before`` by then are skipped. With ``dry_run`` the state
+    machines are only described and nothing is written.
     """
     live_arns = _arns_of_live_workflows(workflows)
     batch = WorkflowPurgeBatch()
@@ -84,7 +109,7 @@ def workflow_purge_batch(
         outcome = WorkflowPurgeOutcome(workflow=workflow)
         try:
             outcome.state_machine_deleted = _remove_state_machine(
-                workflow, live_arns=live_arns, dry_run=dry_run
+                workflow, live_arns=live_arns, listed_arns=listed_arns, dry_run=dry_run
             )
         except AwsError as error:
             outcome.error = error.code
@@ -157,10 +182,18 @@ def _arns_of_live_workflows(workflows: list[Workflow]) -> set[str]:
     )
 
 
-def _remove_state_machine(workflow: Workflow, *, live_arns: set[str], dry_run: bool) -> bool:
+def _remove_state_machine(
+    workflow: Workflow,
+    *,
+    live_arns: set[str],
+    listed_arns: set[str] | None,
+    dry_run: bool,
+) -> bool:
     """Delete the workflow's state machine if it still exists; return True if it did."""
     arn = workflow.workflow_arn
     if not arn or arn in live_arns:
+        return False
+    if listed_arns is not None and arn not in listed_arns:
         return False
     machine = stepfunctions.describe_state_machine(arn=arn)
     if machine is None or machine.status == "DELETING":
@@ -174,8 +207,9 @@ def _executions_filter(workflows: list[Workflow]) -> Q:
     """Match the finished executions of exactly these workflow rows.
 
     Executions refer to a workflow by database id, workflow id and state
-    machine ARN, and a workflow re-created under the same id may get the same
-    ARN. An execution belongs to a deleted row only if it was created while
+    machine ARN. Machine names carry a random suffix today, so a workflow
+    re-created under the same id gets a new ARN, but the match does not rely
+    on it: an execution belongs to a deleted row only if it was created while
     that row existed, which no execution of a later re-created workflow was.
     """
     condition = Q(pk__in=[])

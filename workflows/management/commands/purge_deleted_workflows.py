@@ -11,7 +11,11 @@ from vams.management.batching import (
     validate_batch_size,
     validate_older_than_days,
 )
-from workflows.maintenance import purgeable_workflows, workflow_purge_batch
+from workflows.maintenance import (
+    listed_state_machine_arns,
+    purgeable_workflows,
+    workflow_purge_batch,
+)
 
 SUMMARY = (
     "Purged {purged} workflows (state machines deleted: {state_machines}, "
@@ -66,13 +70,20 @@ class Command(MaintenanceCommand):
         queryset = purgeable_workflows(deleted_before=deleted_before)
         report = BatchReport(self, verbosity=options["verbosity"], count_rows=queryset.count)
         counts = Counter()
+        listed_arns = None
+        listing_done = False
 
         for workflows in keyset_batches(queryset, batch_size=batch_size):
+            if not listing_done:
+                # One listing per run, and none when nothing is to be purged.
+                listed_arns = listed_state_machine_arns()
+                listing_done = True
             batch = workflow_purge_batch(
                 workflows=workflows,
                 deleted_before=deleted_before,
                 delete_executions=options["delete_executions"],
                 dry_run=dry_run,
+                listed_arns=listed_arns,
             )
             counts["executions"] += batch.executions_deleted
             for outcome in batch.outcomes:
