@@ -316,3 +316,43 @@ def test_execute_route_runs_workflow_named_executions(api_client, asset):
 
     assert response.status_code == 200
     assert WorkflowExecution.objects.get().workflow_id == "executions"
+
+
+def test_execution_stop_route_reports_missing_asset(api_client, db):
+    response = api_client.post(f"/database/db-a/assets/missing/workflows/executions/wf-hold/{uuid.uuid4()}/stop")
+
+    assert response.status_code == 404
+    assert "Asset not found" in response.json()["message"]
+
+
+def test_execution_stop_route_reports_throttling(api_client, asset, workflow, admin_user):
+    from botocore.stub import Stubber
+
+    from vams.aws.clients import get_client
+
+    execution = run(asset, workflow, admin_user)
+    client = get_client("stepfunctions")
+    with Stubber(client) as stubber:
+        stubber.add_response(
+            "describe_execution",
+            {
+                "executionArn": execution.execution_arn,
+                "stateMachineArn": workflow.workflow_arn,
+                "status": "RUNNING",
+                "startDate": execution.start_date,
+            },
+        )
+        stubber.add_client_error("stop_execution", service_error_code="ThrottlingException")
+        response = api_client.post(f"{executions_path(asset, 'wf-hold')}/{execution.execution_id}/stop")
+
+    assert response.status_code == 429
+    execution.refresh_from_db()
+    assert execution.stop_date is None
+
+
+@pytest.mark.parametrize("workflow_id", ["ab", "GLOBAL", "bad*id"])
+def test_execution_list_rejects_bad_workflow_id(api_client, asset, workflow_id):
+    response = api_client.get(executions_path(asset, workflow_id))
+
+    assert response.status_code == 400
+    assert "workflowId" in response.json()["message"]
