@@ -10,7 +10,8 @@ emulator (moto's server on loopback, so far faster than real AWS).
 
     .venv/bin/python benchmarks/bench_purge.py [--rows 100000] [--batch-sizes 500,2000]
     .venv/bin/python benchmarks/bench_purge.py --rows 5000 --with-arns
-    DATABASE_URL=postgres://user@127.0.0.1:5432/postgres .venv/bin/python benchmarks/bench_purge.py
+    DATABASE_URL=postgres://user@127.0.0.1:5432/postgres \
+        .venv/bin/python benchmarks/bench_purge.py
 """
 
 import argparse
@@ -54,7 +55,9 @@ def insert_deleted_workflows(count: int, *, with_arns: bool) -> float:
     from workflows.models import Workflow
 
     now = timezone.now()
-    arn_prefix = "arn:aws:states:us-east-1:123456789012:stateMachine:vams-bench-missing-"
+    arn_prefix = (
+        "arn:aws:states:us-east-1:123456789012:stateMachine:vams-bench-missing-"
+    )
     started = time.perf_counter()
     for first in range(0, count, INSERT_CHUNK):
         rows = [

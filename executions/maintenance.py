@@ -41,7 +41,9 @@ def parse_finished_statuses(text: str | None) -> list[str]:
         status = entry.strip().upper()
         if status not in FINISHED_STATUSES:
             allowed = ", ".join(FINISHED_STATUSES)
-            raise ValueError(STATUS_UNKNOWN.format(status=entry.strip(), allowed=allowed))
+            raise ValueError(
+                STATUS_UNKNOWN.format(status=entry.strip(), allowed=allowed)
+            )
         if status not in statuses:
             statuses.append(status)
     return statuses

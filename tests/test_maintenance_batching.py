@@ -69,7 +69,9 @@ def test_keyset_batches_empty_queryset():
     assert list(batching.keyset_batches(users, batch_size=5)) == []
 
 
-@pytest.mark.parametrize("value", [0, -1, batching.MAX_BATCH_SIZE + 1, "10", True, None])
+@pytest.mark.parametrize(
+    "value", [0, -1, batching.MAX_BATCH_SIZE + 1, "10", True, None]
+)
 def test_validate_batch_size_rejects(value):
     with pytest.raises(CommandError) as raised:
         batching.validate_batch_size(value)
@@ -80,19 +82,26 @@ def test_validate_batch_size_rejects(value):
     )
 
 
-@pytest.mark.parametrize("value", [-1, "7", False, None, 1.5])
+@pytest.mark.parametrize(
+    "value", [-1, batching.MAX_OLDER_THAN_DAYS + 1, 10**9, "7", False, None, 1.5]
+)
 def test_validate_older_than_days_rejects(value):
     with pytest.raises(CommandError) as raised:
         batching.validate_older_than_days(value)
 
     assert raised.value.returncode == 2
-    assert str(raised.value) == batching.OLDER_THAN_DAYS_INVALID.format(value=value)
+    assert str(raised.value) == batching.OLDER_THAN_DAYS_INVALID.format(
+        maximum=batching.MAX_OLDER_THAN_DAYS, value=value
+    )
 
 
 def test_validate_accepts_bounds():
     assert batching.validate_batch_size(1) == 1
-    assert batching.validate_batch_size(batching.MAX_BATCH_SIZE) == batching.MAX_BATCH_SIZE
+    assert (
+        batching.validate_batch_size(batching.MAX_BATCH_SIZE) == batching.MAX_BATCH_SIZE
+    )
     assert batching.validate_older_than_days(0) == 0
+    assert batching.validate_older_than_days(batching.MAX_OLDER_THAN_DAYS) == 36_500
 
 
 def test_batch_report_progress_on_terminal():
@@ -107,7 +116,9 @@ def test_batch_report_progress_on_terminal():
     output = stdout.getvalue()
     assert "\r\x1b[K2 of 3 rows processed" in output
     assert "\r\x1b[K3 of 3 rows processed" in output
-    assert output.endswith("Purged 3 executions (statuses: SUCCEEDED,FAILED,TIMED_OUT,ABORTED).\n")
+    assert output.endswith(
+        "Purged 3 executions (statuses: SUCCEEDED,FAILED,TIMED_OUT,ABORTED).\n"
+    )
 
 
 def test_batch_report_no_progress_off_terminal():

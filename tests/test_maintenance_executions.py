@@ -26,7 +26,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 ALLOWED = "SUCCEEDED, FAILED, TIMED_OUT, ABORTED"
 
 
-def make_execution(status="FAILED", *, stopped_days_ago=40, registered=True, workflow_id="wf-1"):
+def make_execution(
+    status="FAILED", *, stopped_days_ago=40, registered=True, workflow_id="wf-1"
+):
     """Insert an execution; ``stopped_days_ago=None`` makes a running one."""
     now = timezone.now()
     asset = make_asset(asset_id=f"a{uuid.uuid4().hex[:8]}")
@@ -72,7 +74,9 @@ def test_purge_executions_removes_only_old_finished_rows():
     assert remaining_pks() == {running.pk, new.pk, recent.pk}
     for purged in (old_failed, old_succeeded, old_aborted, old_timed_out):
         assert not WorkflowExecution.objects.filter(pk=purged.pk).exists()
-    expected = command.SUMMARY.format(purged=4, statuses="SUCCEEDED,FAILED,TIMED_OUT,ABORTED")
+    expected = command.SUMMARY.format(
+        purged=4, statuses="SUCCEEDED,FAILED,TIMED_OUT,ABORTED"
+    )
     assert stdout.strip() == expected
     assert stderr == ""
 
@@ -96,7 +100,9 @@ def test_purge_executions_keeps_pending_redrive():
 
 def test_purge_executions_keeps_unregistered_outputs():
     unregistered = make_execution("SUCCEEDED", stopped_days_ago=40, registered=False)
-    failed_unregistered = make_execution("FAILED", stopped_days_ago=40, registered=False)
+    failed_unregistered = make_execution(
+        "FAILED", stopped_days_ago=40, registered=False
+    )
 
     purge("--older-than-days", "30")
 
@@ -194,8 +200,12 @@ def test_purge_executions_verbosity_2_lists_each_row():
 
     lines = stdout.strip().splitlines()
     assert len(lines) == 3
-    assert lines[0].startswith(f"Purged execution {first.execution_id} of db-1/wf-1 (FAILED")
-    assert lines[1].startswith(f"Purged execution {second.execution_id} of db-1/wf-1 (ABORTED")
+    assert lines[0].startswith(
+        f"Purged execution {first.execution_id} of db-1/wf-1 (FAILED"
+    )
+    assert lines[1].startswith(
+        f"Purged execution {second.execution_id} of db-1/wf-1 (ABORTED"
+    )
     assert lines[2].startswith("Purged 2 executions")
 
 
@@ -216,11 +226,15 @@ def test_purge_executions_verbosity_2_lists_each_row():
         ),
         (
             ["--older-than-days", "-5"],
-            batching.OLDER_THAN_DAYS_INVALID.format(value=-5),
+            batching.OLDER_THAN_DAYS_INVALID.format(
+                maximum=batching.MAX_OLDER_THAN_DAYS, value=-5
+            ),
         ),
         (
             ["--older-than-days", "30", "--batch-size", "-1"],
-            batching.BATCH_SIZE_INVALID.format(maximum=batching.MAX_BATCH_SIZE, value=-1),
+            batching.BATCH_SIZE_INVALID.format(
+                maximum=batching.MAX_BATCH_SIZE, value=-1
+            ),
         ),
         ([], "Error: the following arguments are required: --older-than-days"),
     ],
@@ -257,5 +271,8 @@ def test_purge_executions_exit_code_2_from_shell(tmp_path):
     )
 
     assert result.returncode == 2
-    assert maintenance.STATUS_UNKNOWN.format(status="DONE", allowed=ALLOWED) in result.stderr
+    assert (
+        maintenance.STATUS_UNKNOWN.format(status="DONE", allowed=ALLOWED)
+        in result.stderr
+    )
     assert result.stdout == ""

@@ -74,7 +74,9 @@ def make_execution(workflow, *, created, stopped=True, asset=None):
 
 def missing_arn(name: str) -> str:
     """Return a well-formed ARN of a state machine that does not exist."""
-    return f"arn:aws:states:us-east-1:123456789012:stateMachine:vams-test-missing-{name}"
+    return (
+        f"arn:aws:states:us-east-1:123456789012:stateMachine:vams-test-missing-{name}"
+    )
 
 
 def make_state_machine() -> str:
@@ -85,7 +87,9 @@ def make_state_machine() -> str:
 def purge(*args, **options):
     stdout = io.StringIO()
     stderr = io.StringIO()
-    call_command("purge_deleted_workflows", *args, stdout=stdout, stderr=stderr, **options)
+    call_command(
+        "purge_deleted_workflows", *args, stdout=stdout, stderr=stderr, **options
+    )
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -180,7 +184,9 @@ def test_purge_deleted_workflows_deletes_only_that_rows_executions():
         "wf-same", deleted_days_ago=40, arn=arn, date_created=now - timedelta(days=100)
     )
     live = make_workflow("wf-same", arn=arn, date_created=now - timedelta(days=39))
-    other_deleted = make_workflow("wf-other", deleted_days_ago=40, arn=missing_arn("other"))
+    other_deleted = make_workflow(
+        "wf-other", deleted_days_ago=40, arn=missing_arn("other")
+    )
     recent = make_workflow("wf-recent", deleted_days_ago=5, arn=missing_arn("recent"))
     doomed = make_execution(deleted, created=now - timedelta(days=60))
     running = make_execution(deleted, created=now - timedelta(days=50), stopped=False)
@@ -227,10 +233,17 @@ def test_purge_deleted_workflows_counts_state_machine_failure():
 
     def delete_or_fail(*, arn):
         if arn == failing_arn:
-            raise AwsError("stepfunctions", "DeleteStateMachine", "ThrottlingException", "Rate exceeded")
+            raise AwsError(
+                "stepfunctions",
+                "DeleteStateMachine",
+                "ThrottlingException",
+                "Rate exceeded",
+            )
         real_delete(arn=arn)
 
-    with mock.patch.object(maintenance.stepfunctions, "delete_state_machine", delete_or_fail):
+    with mock.patch.object(
+        maintenance.stepfunctions, "delete_state_machine", delete_or_fail
+    ):
         with pytest.raises(CommandError) as raised:
             purge("--older-than-days", "30")
 
@@ -246,7 +259,9 @@ def test_purge_deleted_workflows_counts_state_machine_failure():
 def test_purge_deleted_workflows_reports_each_failure_on_stderr():
     arn = make_state_machine()
     workflow = make_workflow("wf-fails", deleted_days_ago=40, arn=arn)
-    error = AwsError("stepfunctions", "DeleteStateMachine", "AccessDeniedException", "denied")
+    error = AwsError(
+        "stepfunctions", "DeleteStateMachine", "AccessDeniedException", "denied"
+    )
     stdout = io.StringIO()
     stderr = io.StringIO()
 
@@ -273,10 +288,14 @@ def test_purge_deleted_workflows_rerun_after_interruption_finishes():
     alive = make_workflow("wf-alive")
     recent = make_workflow("wf-recent", deleted_days_ago=5)
     old = [
-        make_workflow(f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"old-{index}"))
+        make_workflow(
+            f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"old-{index}")
+        )
         for index in range(5)
     ]
-    executions = [make_execution(workflow, created=now - timedelta(days=60)) for workflow in old]
+    executions = [
+        make_execution(workflow, created=now - timedelta(days=60)) for workflow in old
+    ]
     real_delete_executions = maintenance._delete_executions
     calls = []
 
@@ -287,16 +306,22 @@ def test_purge_deleted_workflows_rerun_after_interruption_finishes():
             raise RuntimeError("interrupted")
         return deleted
 
-    with mock.patch.object(maintenance, "_delete_executions", delete_then_fail_second_batch):
+    with mock.patch.object(
+        maintenance, "_delete_executions", delete_then_fail_second_batch
+    ):
         with pytest.raises(RuntimeError):
             purge("--older-than-days", "30", "--delete-executions", "--batch-size", "2")
 
     # The first batch is committed; the second rolled back as a whole.
-    assert remaining_pks() == {alive.pk, recent.pk} | {workflow.pk for workflow in old[2:]}
+    assert remaining_pks() == {alive.pk, recent.pk} | {
+        workflow.pk for workflow in old[2:]
+    }
     left = set(WorkflowExecution.objects.values_list("pk", flat=True))
     assert left == {execution.pk for execution in executions[2:]}
 
-    stdout, _ = purge("--older-than-days", "30", "--delete-executions", "--batch-size", "2")
+    stdout, _ = purge(
+        "--older-than-days", "30", "--delete-executions", "--batch-size", "2"
+    )
 
     assert remaining_pks() == {alive.pk, recent.pk}
     assert WorkflowExecution.objects.count() == 0
@@ -305,7 +330,9 @@ def test_purge_deleted_workflows_rerun_after_interruption_finishes():
 
 
 def test_purge_deleted_workflows_batches_cover_every_row():
-    old = {make_workflow(f"wf-old-{index}", deleted_days_ago=40).pk for index in range(7)}
+    old = {
+        make_workflow(f"wf-old-{index}", deleted_days_ago=40).pk for index in range(7)
+    }
     batch_sizes = []
     real_batch = command.workflow_purge_batch
 
@@ -371,15 +398,21 @@ def test_purge_deleted_workflows_verbosity_2_lists_each_row():
     [
         (
             ["--older-than-days", "-1"],
-            batching.OLDER_THAN_DAYS_INVALID.format(value=-1),
+            batching.OLDER_THAN_DAYS_INVALID.format(
+                maximum=batching.MAX_OLDER_THAN_DAYS, value=-1
+            ),
         ),
         (
             ["--older-than-days", "30", "--batch-size", "0"],
-            batching.BATCH_SIZE_INVALID.format(maximum=batching.MAX_BATCH_SIZE, value=0),
+            batching.BATCH_SIZE_INVALID.format(
+                maximum=batching.MAX_BATCH_SIZE, value=0
+            ),
         ),
         (
             ["--older-than-days", "30", "--batch-size", "10001"],
-            batching.BATCH_SIZE_INVALID.format(maximum=batching.MAX_BATCH_SIZE, value=10001),
+            batching.BATCH_SIZE_INVALID.format(
+                maximum=batching.MAX_BATCH_SIZE, value=10001
+            ),
         ),
         (
             ["--older-than-days", "soon"],
@@ -408,7 +441,9 @@ def test_purge_deleted_workflows_rejects_bad_keyword_arguments():
         purge(older_than_days=-3)
 
     assert raised.value.returncode == 2
-    assert str(raised.value) == batching.OLDER_THAN_DAYS_INVALID.format(value=-3)
+    assert str(raised.value) == batching.OLDER_THAN_DAYS_INVALID.format(
+        maximum=batching.MAX_OLDER_THAN_DAYS, value=-3
+    )
 
 
 def test_purge_deleted_workflows_exit_code_2_from_shell(tmp_path):
@@ -416,7 +451,13 @@ def test_purge_deleted_workflows_exit_code_2_from_shell(tmp_path):
     environment.pop("DATABASE_URL", None)
 
     result = subprocess.run(
-        [sys.executable, "manage.py", "purge_deleted_workflows", "--older-than-days", "-1"],
+        [
+            sys.executable,
+            "manage.py",
+            "purge_deleted_workflows",
+            "--older-than-days",
+            "-1",
+        ],
         cwd=REPO_ROOT,
         env=environment,
         capture_output=True,
@@ -425,7 +466,12 @@ def test_purge_deleted_workflows_exit_code_2_from_shell(tmp_path):
     )
 
     assert result.returncode == 2
-    assert batching.OLDER_THAN_DAYS_INVALID.format(value=-1) in result.stderr
+    assert (
+        batching.OLDER_THAN_DAYS_INVALID.format(
+            maximum=batching.MAX_OLDER_THAN_DAYS, value=-1
+        )
+        in result.stderr
+    )
     assert result.stdout == ""
 
 
@@ -466,7 +512,9 @@ def test_purge_deleted_workflows_describes_only_listed_machines():
     make_workflow("wf-gone", deleted_days_ago=40, arn=missing_arn("wf-gone"))
     describe = mock.Mock(wraps=stepfunctions.describe_state_machine)
 
-    with mock.patch.object(maintenance.stepfunctions, "describe_state_machine", describe):
+    with mock.patch.object(
+        maintenance.stepfunctions, "describe_state_machine", describe
+    ):
         stdout, _ = purge("--older-than-days", "30")
 
     assert describe.call_args_list == [mock.call(arn=present_arn)]
@@ -479,12 +527,18 @@ def test_purge_deleted_workflows_describes_each_when_listing_fails():
     present_arn = make_state_machine()
     make_workflow("wf-present", deleted_days_ago=40, arn=present_arn)
     make_workflow("wf-gone", deleted_days_ago=40, arn=missing_arn("wf-gone"))
-    error = AwsError("stepfunctions", "ListStateMachines", "AccessDeniedException", "denied")
+    error = AwsError(
+        "stepfunctions", "ListStateMachines", "AccessDeniedException", "denied"
+    )
     describe = mock.Mock(wraps=stepfunctions.describe_state_machine)
 
     with (
-        mock.patch.object(maintenance.stepfunctions, "list_state_machines", side_effect=error),
-        mock.patch.object(maintenance.stepfunctions, "describe_state_machine", describe),
+        mock.patch.object(
+            maintenance.stepfunctions, "list_state_machines", side_effect=error
+        ),
+        mock.patch.object(
+            maintenance.stepfunctions, "describe_state_machine", describe
+        ),
     ):
         stdout, _ = purge("--older-than-days", "30", "--batch-size", "1")
 
@@ -496,7 +550,9 @@ def test_purge_deleted_workflows_describes_each_when_listing_fails():
 
 def test_purge_deleted_workflows_lists_machines_once_per_run():
     for index in range(3):
-        make_workflow(f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"old-{index}"))
+        make_workflow(
+            f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"old-{index}")
+        )
     listing = mock.Mock(wraps=stepfunctions.list_state_machines)
 
     with mock.patch.object(maintenance.stepfunctions, "list_state_machines", listing):

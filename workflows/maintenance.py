@@ -35,7 +35,10 @@ PURGE_FIELDS = (
 
 @dataclass
 class WorkflowPurgeOutcome:
-    """The result for one workflow row: ``error`` is the AWS error code when it was kept."""
+    """The result for one workflow row.
+
+    ``error`` is the AWS error code when the row was kept.
+    """
 
     workflow: Workflow
     purged: bool = False
@@ -59,7 +62,9 @@ def purgeable_workflows(*, deleted_before: datetime) -> QuerySet:
 
     Only the fields the purge reads are loaded, not the pipeline snapshot.
     """
-    return Workflow.all_objects.filter(deleted_at__lt=deleted_before).only(*PURGE_FIELDS)
+    return Workflow.all_objects.filter(deleted_at__lt=deleted_before).only(
+        *PURGE_FIELDS
+    )
 
 
 def listed_state_machine_arns() -> set[str] | None:
@@ -178,7 +183,9 @@ def _arns_of_live_workflows(workflows: list[Workflow]) -> set[str]:
     if not arns:
         return set()
     return set(
-        Workflow.objects.filter(workflow_arn__in=arns).values_list("workflow_arn", flat=True)
+        Workflow.objects.filter(workflow_arn__in=arns).values_list(
+            "workflow_arn", flat=True
+        )
     )
 
 
@@ -242,6 +249,8 @@ def _count_executions(workflows: list[Workflow]) -> int:
 def _delete_executions(workflows: list[Workflow]) -> int:
     deleted = 0
     for chunk in _chunks(workflows):
-        _, per_model = WorkflowExecution.objects.filter(_executions_filter(chunk)).delete()
+        _, per_model = WorkflowExecution.objects.filter(
+            _executions_filter(chunk)
+        ).delete()
         deleted += per_model.get(WorkflowExecution._meta.label, 0)
     return deleted

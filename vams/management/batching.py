@@ -30,11 +30,13 @@ DEFAULT_BATCH_SIZE = 500
 # SQLite's default limit of 32766 bound variables (SQLite 3.32 and later) and
 # PostgreSQL's 65535.
 MAX_BATCH_SIZE = 10_000
+# Older cutoffs fall before year 1, which datetime cannot represent.
+MAX_OLDER_THAN_DAYS = 36_500
 USAGE_EXIT_CODE = 2
 
 BATCH_SIZE_INVALID = "--batch-size must be between 1 and {maximum}, not {value}."
 OLDER_THAN_DAYS_INVALID = (
-    "--older-than-days must be 0 or a positive number of days, not {value}."
+    "--older-than-days must be a number of days between 0 and {maximum}, not {value}."
 )
 FAILURES_SUMMARY = (
     "{failed} of {total} {noun} failed; the log has each error. "
@@ -101,23 +103,33 @@ def add_older_than_days_argument(parser, *, what: str) -> None:
         type=int,
         required=True,
         metavar="N",
-        help=f"Only {what} more than N days ago (0 or more).",
+        help=f"Only {what} more than N days ago (0 to {MAX_OLDER_THAN_DAYS}).",
     )
 
 
 def validate_batch_size(value) -> int:
     """Return ``value`` as an int, or raise the usage error for a bad batch size."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise usage_error(BATCH_SIZE_INVALID.format(maximum=MAX_BATCH_SIZE, value=value))
+        raise usage_error(
+            BATCH_SIZE_INVALID.format(maximum=MAX_BATCH_SIZE, value=value)
+        )
     if not 1 <= value <= MAX_BATCH_SIZE:
-        raise usage_error(BATCH_SIZE_INVALID.format(maximum=MAX_BATCH_SIZE, value=value))
+        raise usage_error(
+            BATCH_SIZE_INVALID.format(maximum=MAX_BATCH_SIZE, value=value)
+        )
     return value
 
 
 def validate_older_than_days(value) -> int:
     """Return ``value`` as an int, or raise the usage error for a bad day count."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise usage_error(OLDER_THAN_DAYS_INVALID.format(value=value))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise usage_error(
+            OLDER_THAN_DAYS_INVALID.format(maximum=MAX_OLDER_THAN_DAYS, value=value)
+        )
+    if not 0 <= value <= MAX_OLDER_THAN_DAYS:
+        raise usage_error(
+            OLDER_THAN_DAYS_INVALID.format(maximum=MAX_OLDER_THAN_DAYS, value=value)
+        )
     return value
 
 
@@ -200,11 +212,17 @@ class BatchReport:
         """
         self._clear_progress()
         if self.verbosity >= 1:
-            style = self.command.style.WARNING if self.failed else self.command.style.SUCCESS
+            style = (
+                self.command.style.WARNING
+                if self.failed
+                else self.command.style.SUCCESS
+            )
             self.command.stdout.write(summary, style)
         if self.failed:
             raise CommandError(
-                FAILURES_SUMMARY.format(failed=self.failed, total=self.processed, noun=noun)
+                FAILURES_SUMMARY.format(
+                    failed=self.failed, total=self.processed, noun=noun
+                )
             )
 
     def _clear_progress(self) -> None:

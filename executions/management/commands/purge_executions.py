@@ -49,8 +49,12 @@ class Command(MaintenanceCommand):
             raise usage_error(str(error)) from None
         dry_run = options["dry_run"]
         stopped_before = days_ago(older_than_days)
-        queryset = purgeable_executions(stopped_before=stopped_before, statuses=statuses)
-        report = BatchReport(self, verbosity=options["verbosity"], count_rows=queryset.count)
+        queryset = purgeable_executions(
+            stopped_before=stopped_before, statuses=statuses
+        )
+        report = BatchReport(
+            self, verbosity=options["verbosity"], count_rows=queryset.count
+        )
         purged = 0
 
         for executions in keyset_batches(queryset, batch_size=batch_size):
@@ -74,7 +78,7 @@ class Command(MaintenanceCommand):
 
 
 def _label(execution) -> str:
-    return (
-        f"{execution.execution_id} of {execution.workflow_database_id}/"
-        f"{execution.workflow_id} ({execution.status}, stopped {execution.stop_date:%Y-%m-%d})"
-    )
+    workflow = f"{execution.workflow_database_id}/{execution.workflow_id}"
+    stopped = f"{execution.stop_date:%Y-%m-%d}"
+    status = f"{execution.status}, stopped {stopped}"
+    return f"{execution.execution_id} of {workflow} ({status})"

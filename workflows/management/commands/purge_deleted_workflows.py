@@ -28,7 +28,9 @@ DRY_RUN_SUMMARY = (
 )
 WORKFLOW_PURGED = "Purged workflow {label}{state_machine}."
 WORKFLOW_WOULD_PURGE = "Would purge workflow {label}{state_machine}."
-WORKFLOW_SKIPPED = "Skipped workflow {label}: it was restored or purged by someone else."
+WORKFLOW_SKIPPED = (
+    "Skipped workflow {label}: it was restored or purged by someone else."
+)
 WORKFLOW_FAILED = (
     "Kept workflow {label}: checking or deleting its state machine failed ({code}). "
     "It is retried on the next run."
@@ -68,7 +70,9 @@ class Command(MaintenanceCommand):
         dry_run = options["dry_run"]
         deleted_before = days_ago(older_than_days)
         queryset = purgeable_workflows(deleted_before=deleted_before)
-        report = BatchReport(self, verbosity=options["verbosity"], count_rows=queryset.count)
+        report = BatchReport(
+            self, verbosity=options["verbosity"], count_rows=queryset.count
+        )
         counts = Counter()
         listed_arns = None
         listing_done = False
@@ -106,7 +110,9 @@ class Command(MaintenanceCommand):
         workflow = outcome.workflow
         label = f"{workflow.database_id}/{workflow.workflow_id} (row {workflow.pk})"
         if outcome.error:
-            report.object_failed(WORKFLOW_FAILED.format(label=label, code=outcome.error))
+            report.object_failed(
+                WORKFLOW_FAILED.format(label=label, code=outcome.error)
+            )
             return
         if outcome.skipped:
             counts["skipped"] += 1
