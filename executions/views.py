@@ -1,6 +1,8 @@
 """The execution routes of the Workflows API. Each view parses the request, calls
 one service or selector, and wraps the result in the ``{"message": ...}`` envelope."""
 
+import json
+
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,6 +12,7 @@ from executions.services import execution_start, execution_stop
 from executions.validation import parse_boolean
 from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
+from vams.api.exception_handler import INVALID_JSON
 from vams.api.pagination import parse_page_request
 from vams.exceptions import InvalidInput
 
@@ -18,8 +21,15 @@ STOPPED = "Execution {execution_id} stopped"
 
 
 def _body_object(request: Request) -> dict:
-    data = request.data
-    if data is None or data == {} or data == "":
+    """Parse the raw body as JSON whatever the Content-Type, as the VAMS gateway does."""
+    raw = request.body
+    if not raw or not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidInput(INVALID_JSON) from None
+    if data is None:
         return {}
     if not isinstance(data, dict):
         raise InvalidInput(BODY_NOT_OBJECT.format(kind=type(data).__name__))

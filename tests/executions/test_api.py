@@ -356,3 +356,15 @@ def test_execution_list_rejects_bad_workflow_id(api_client, asset, workflow_id):
 
     assert response.status_code == 400
     assert "workflowId" in response.json()["message"]
+
+
+def test_execute_route_reads_json_without_content_type(api_client, asset, workflow):
+    response = api_client.generic(
+        "POST",
+        execute_path(asset),
+        '{"workflowDatabaseId": "db-a", "fileKey": "part.obj"}',
+        content_type="text/plain",
+    )
+
+    assert response.status_code == 200
+    assert WorkflowExecution.objects.get().input_asset_file_key.endswith("/part.obj")
