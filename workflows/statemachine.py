@@ -128,7 +128,8 @@ def build_definition(
     )
     # NOTE: moto 5.2 cannot end a Fail state with an error named "States.*", so in
     # the emulator a timed-out task ends as States.Runtime, with a cause that
-    # names States.Timeout. Step Functions itself passes the caught error on.
+    # names States.Timeout. Step Functions accepts such names in a Fail state
+    # (VAMS's own Fail state sets States.TaskFailed).
     states[FAIL_STATE] = {
         "Type": "Fail",
         "ErrorPath": f"{ERROR_RESULT_PATH}.Error",
