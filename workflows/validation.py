@@ -35,6 +35,8 @@ DESCRIPTION_MAX_LENGTH = 256
 # The column size of Workflow.auto_trigger_on_file_extensions_upload.
 AUTO_TRIGGER_MAX_LENGTH = 512
 TASK_TIMEOUT_MAX_SECONDS = 604800
+# The timeout a callback step gets when its entry sets no taskTimeout.
+DEFAULT_TASK_TIMEOUT_SECONDS = 86400
 
 PIPELINE_TYPES = ("standardFile", "previewFile")
 PIPELINE_EXECUTION_TYPES = ("Lambda", "SQS", "EventBridge")
@@ -485,8 +487,8 @@ def _entry_timeout_errors(
             )
             timeout_seconds = None
     if heartbeat is not None:
-        # Without a valid taskTimeout, the upper bound is the largest allowed timeout.
-        limit = timeout_seconds or TASK_TIMEOUT_MAX_SECONDS
+        # Without a valid taskTimeout, the step runs with the default timeout.
+        limit = timeout_seconds or DEFAULT_TASK_TIMEOUT_SECONDS
         heartbeat_seconds = _whole_seconds(heartbeat)
         if heartbeat_seconds is None or not 0 < heartbeat_seconds < limit:
             errors.append(

@@ -296,12 +296,12 @@ ENTRY_CASES = [
     (
         "taskHeartbeatTimeout",
         "0",
-        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'0'"),
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=86400, value="'0'"),
     ),
     (
         "taskHeartbeatTimeout",
         "abc",
-        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'abc'"),
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=86400, value="'abc'"),
     ),
 ]
 

@@ -71,14 +71,20 @@ def test_validation_entry_reports_each_bad_field():
     assert all(error.startswith("Pipeline entry 3 ") for error in errors)
 
 
-def test_validation_heartbeat_without_timeout_uses_maximum():
-    entry = {**FUNCTION, "taskHeartbeatTimeout": "604800"}
+def test_validation_heartbeat_without_timeout_uses_default():
+    entry = {**FUNCTION, "waitForCallback": "Enabled", "taskHeartbeatTimeout": "86400"}
 
     errors = v.function_entry_errors(0, entry, "my-database")
 
     assert errors == [
-        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=604800, value="'604800'")
+        v.ENTRY_HEARTBEAT_INVALID.format(index=0, limit=86400, value="'86400'")
     ]
+
+
+def test_validation_heartbeat_below_default_accepted():
+    entry = {**FUNCTION, "waitForCallback": "Enabled", "taskHeartbeatTimeout": "86399"}
+
+    assert v.function_entry_errors(0, entry, "my-database") == []
 
 
 def test_validation_empty_input_parameters_allowed():
