@@ -54,7 +54,8 @@ class CriterionFormSet(BaseInlineFormSet):
         ]
         if not remaining_forms:
             raise ValidationError(
-                "Add at least one criterion; a constraint without criteria selects nothing."
+                "Add at least one criterion, because a constraint without "
+                "criteria selects nothing."
             )
 
 
@@ -84,6 +85,7 @@ class ConstraintAdmin(admin.ModelAdmin):
             for object_type, fields in FIELDS_BY_OBJECT_TYPE.items()
         ]
         form.base_fields["object_type"].help_text = (
-            "Criterion fields per type (object__type works for all): " + "; ".join(lines)
+            "Criterion fields per type (object__type works for all): "
+            + "; ".join(lines)
         )
         return form

@@ -18,7 +18,9 @@ class AuthzConfig(AppConfig):
         )
         for model in rule_models:
             uid = f"authz.rules_changed.{model.__name__}"
-            post_save.connect(receivers.rules_changed, sender=model, dispatch_uid=uid + ".save")
+            post_save.connect(
+                receivers.rules_changed, sender=model, dispatch_uid=uid + ".save"
+            )
             post_delete.connect(
                 receivers.rules_changed, sender=model, dispatch_uid=uid + ".delete"
             )

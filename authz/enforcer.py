@@ -120,7 +120,7 @@ class UserEnforcer:
         return key
 
     def decide(self, obj: Mapping, action: str) -> tuple[bool, bool]:
-        """Return (allowed, computed); ``computed`` is False for a remembered decision."""
+        """Return (allowed, computed), where ``computed`` is False if remembered."""
         key = self._decision_key(obj, action)
         if key is not None:
             remembered = self._decisions.get(key)
@@ -186,8 +186,12 @@ def _load_rule_groups(user, role_names: set[str]):
         )
     )
     criteria = Criterion.objects.filter(
-        constraint_id__in=ConstraintPermission.objects.filter(reach).values("constraint_id")
-    ).values_list("constraint_id", "constraint__object_type", "join", "field", "operator", "value")
+        constraint_id__in=ConstraintPermission.objects.filter(reach).values(
+            "constraint_id"
+        )
+    ).values_list(
+        "constraint_id", "constraint__object_type", "join", "field", "operator", "value"
+    )
 
     specs_by_constraint: dict[int, tuple[str, list, list]] = {}
     fields_by_type: dict[str, set[str]] = defaultdict(set)
@@ -207,7 +211,8 @@ def _load_rule_groups(user, role_names: set[str]):
         groups.setdefault(group, RuleSet()).add_constraint(and_specs, or_specs)
 
     ordered_fields = {
-        object_type: tuple(sorted(fields)) for object_type, fields in fields_by_type.items()
+        object_type: tuple(sorted(fields))
+        for object_type, fields in fields_by_type.items()
     }
     return groups, ordered_fields
 
@@ -271,4 +276,6 @@ def enforcer_for(user) -> UserEnforcer:
     if version is None:
         version = current_policy_version()
     mfa_authenticated = bool(getattr(user, PINNED_MFA_ATTR, False))
-    return enforcer_cache.get(user, version=version, mfa_authenticated=mfa_authenticated)
+    return enforcer_cache.get(
+        user, version=version, mfa_authenticated=mfa_authenticated
+    )

@@ -106,7 +106,7 @@ class Join(models.TextChoices):
 
 
 class PolicyVersion(models.Model):
-    """A counter bumped on every rule change; cached enforcers older than it are rebuilt.
+    """A counter bumped on every rule change, so stale cached enforcers are rebuilt.
 
     There is one row, with primary key 1. Caches compare ``stamp``, a random
     value replaced on every bump, because a counter value written by a
@@ -146,14 +146,18 @@ class Role(models.Model):
 
 class RoleMembership(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authz_memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="authz_memberships",
     )
     role = models.ForeignKey(Role, on_delete=models.CASCADE, related_name="memberships")
 
     class Meta:
         ordering = ["role__name", "user_id"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "role"], name="authz_membership_unique")
+            models.UniqueConstraint(
+                fields=["user", "role"], name="authz_membership_unique"
+            )
         ]
 
     def __str__(self) -> str:
@@ -198,7 +202,8 @@ class Criterion(models.Model):
     field = models.CharField(max_length=32, choices=Field.choices)
     operator = models.CharField(max_length=16, choices=Operator.choices)
     value = models.CharField(
-        max_length=256, help_text="Literal text; '*', '.' and other characters match only themselves."
+        max_length=256,
+        help_text="Literal text; '*', '.' and other characters match only themselves.",
     )
 
     class Meta:
@@ -211,7 +216,9 @@ class Criterion(models.Model):
     def clean(self) -> None:
         errors = {}
         if self.value is not None and self.value.strip() == "":
-            errors["value"] = "Value must not be blank; write the literal text to compare."
+            errors["value"] = (
+                "Value must not be blank; write the literal text to compare."
+            )
         try:
             constraint = self.constraint
         except ObjectDoesNotExist:
@@ -235,7 +242,11 @@ class ConstraintPermission(models.Model):
         Constraint, on_delete=models.CASCADE, related_name="permissions"
     )
     role = models.ForeignKey(
-        Role, null=True, blank=True, on_delete=models.CASCADE, related_name="permissions"
+        Role,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="permissions",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -245,7 +256,9 @@ class ConstraintPermission(models.Model):
         related_name="authz_permissions",
     )
     action = models.CharField(max_length=6, choices=Action.choices)
-    effect = models.CharField(max_length=5, choices=Effect.choices, default=Effect.ALLOW)
+    effect = models.CharField(
+        max_length=5, choices=Effect.choices, default=Effect.ALLOW
+    )
 
     class Meta:
         ordering = ["constraint_id", "id"]
@@ -274,4 +287,6 @@ class ConstraintPermission(models.Model):
 
     def clean(self) -> None:
         if bool(self.role_id) == bool(self.user_id):
-            raise ValidationError("Choose either a role or a user for this permission, not both.")
+            raise ValidationError(
+                "Choose either a role or a user for this permission, not both."
+            )

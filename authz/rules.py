@@ -111,7 +111,9 @@ class RuleSet:
         return bool(self._equals or self._others)
 
     def add_constraint(
-        self, criteria_and: Iterable[CriterionSpec], criteria_or: Iterable[CriterionSpec]
+        self,
+        criteria_and: Iterable[CriterionSpec],
+        criteria_or: Iterable[CriterionSpec],
     ) -> None:
         and_specs = list(criteria_and)
         if len(and_specs) == 1 and and_specs[0].operator == EQUALS:

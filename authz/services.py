@@ -55,7 +55,8 @@ def authz_check(*, user, obj: Mapping, action: str) -> bool:
         enforcer = enforcer_for(user)
     except DatabaseError:
         logger.exception(
-            "Authorization rules could not be loaded; denying user=%s object_type=%s action=%s",
+            "Authorization rules could not be loaded, so the request is denied "
+            "user=%s object_type=%s action=%s",
             user.get_username(),
             obj.get("object__type"),
             action,
@@ -92,7 +93,9 @@ def _criterion_parts(item: CriterionInput) -> tuple[str, str, str]:
 
 
 @transaction.atomic
-def role_create(*, name: str, description: str = "", mfa_required: bool = False) -> Role:
+def role_create(
+    *, name: str, description: str = "", mfa_required: bool = False
+) -> Role:
     """Create a role; raise ValidationError on an invalid or taken name."""
     role = Role(name=name, description=description, mfa_required=mfa_required)
     role.full_clean()
@@ -132,7 +135,9 @@ def constraint_create(
     criteria = [(Join.AND, item) for item in criteria_and]
     criteria += [(Join.OR, item) for item in criteria_or]
     if not criteria:
-        raise ValidationError(f"Constraint {name} needs at least one AND or OR criterion.")
+        raise ValidationError(
+            f"Constraint {name} needs at least one AND or OR criterion."
+        )
 
     constraint = Constraint(name=name, object_type=object_type, description=description)
     constraint.full_clean()
@@ -140,7 +145,11 @@ def constraint_create(
     for join, item in criteria:
         field, operator, value = _criterion_parts(item)
         criterion = Criterion(
-            constraint=constraint, join=join, field=field, operator=operator, value=value
+            constraint=constraint,
+            join=join,
+            field=field,
+            operator=operator,
+            value=value,
         )
         criterion.full_clean()
         criterion.save()
@@ -190,7 +199,9 @@ def grant(
     ``name`` defaults to a unique name derived from the subject and type.
     """
     if name is None:
-        subject_name = subject.name if isinstance(subject, Role) else subject.get_username()
+        subject_name = (
+            subject.name if isinstance(subject, Role) else subject.get_username()
+        )
         base = f"{subject_name}-{object_type}-{effect}"[:55]
         name = base
         suffix = 1
@@ -204,7 +215,9 @@ def grant(
         criteria_or=criteria_or,
         description=description,
     )
-    constraint_permit(constraint=constraint, subject=subject, actions=actions, effect=effect)
+    constraint_permit(
+        constraint=constraint, subject=subject, actions=actions, effect=effect
+    )
     return constraint
 
 

@@ -47,17 +47,27 @@ def median_micros(samples: list[float]) -> float:
 
 
 def create_rules(constraint_count: int, operator: str):
-    """Give a new user 1 route constraint and ``constraint_count`` workflow constraints."""
+    """Create a user with 1 route and ``constraint_count`` workflow constraints."""
     from django.contrib.auth import get_user_model
 
     from authz.enforcer import bump_policy_version
-    from authz.models import Constraint, ConstraintPermission, Criterion, Role, RoleMembership
+    from authz.models import (
+        Constraint,
+        ConstraintPermission,
+        Criterion,
+        Role,
+        RoleMembership,
+    )
 
     user = get_user_model().objects.create(username=f"bench-{operator}")
     role = Role.objects.create(name=f"bench-{operator}")
     RoleMembership.objects.create(user=user, role=role)
-    route = Constraint.objects.create(name=f"bench-routes-{operator}", object_type="api")
-    Criterion.objects.create(constraint=route, field="route__path", operator="starts_with", value="/")
+    route = Constraint.objects.create(
+        name=f"bench-routes-{operator}", object_type="api"
+    )
+    Criterion.objects.create(
+        constraint=route, field="route__path", operator="starts_with", value="/"
+    )
     ConstraintPermission.objects.create(constraint=route, role=role, action="GET")
 
     constraints = Constraint.objects.bulk_create(
@@ -124,7 +134,11 @@ def bench_enforcement(constraint_count: int, requests: int, operator: str) -> No
         workflow_id = f"wf-{(index * 7919) % (2 * constraint_count)}"
         object_ok = authz_check(
             user=request_user,
-            obj={"object__type": "workflow", "databaseId": "db-a", "workflowId": workflow_id},
+            obj={
+                "object__type": "workflow",
+                "databaseId": "db-a",
+                "workflowId": workflow_id,
+            },
             action="GET",
         )
         request_samples.append(time.perf_counter() - started)
@@ -140,12 +154,24 @@ def bench_enforcement(constraint_count: int, requests: int, operator: str) -> No
         started = time.perf_counter()
         enforcer_module.current_policy_version()
         version_samples.append(time.perf_counter() - started)
-    print(f"of which the policy version read: {median_micros(version_samples):.0f} us median")
+    version_micros = median_micros(version_samples)
+    print(f"of which the policy version read: {version_micros:.0f} us median")
 
     enforcer = enforcer_module.enforcer_for(user)
-    denied_object = {"object__type": "workflow", "databaseId": "db-a", "workflowId": "none"}
-    allowed_object = {"object__type": "workflow", "databaseId": "db-a", "workflowId": "wf-0"}
-    for label, obj in (("denied (all predicates run)", denied_object), ("allowed (first predicate)", allowed_object)):
+    denied_object = {
+        "object__type": "workflow",
+        "databaseId": "db-a",
+        "workflowId": "none",
+    }
+    allowed_object = {
+        "object__type": "workflow",
+        "databaseId": "db-a",
+        "workflowId": "wf-0",
+    }
+    for label, obj in (
+        ("denied (all predicates run)", denied_object),
+        ("allowed (first predicate)", allowed_object),
+    ):
         samples = []
         for _ in range(500):
             started = time.perf_counter()
@@ -185,8 +211,18 @@ def create_half_reader():
     from authz.services import grant
 
     user = get_user_model().objects.create(username="bench-half")
-    grant(user, object_type="api", criteria_and=[("route__path", "equals", "/workflows")], actions=["GET"])
-    grant(user, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
+    grant(
+        user,
+        object_type="api",
+        criteria_and=[("route__path", "equals", "/workflows")],
+        actions=["GET"],
+    )
+    grant(
+        user,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
     return user
 
 
@@ -239,8 +275,10 @@ def list_all_pages(
     return responses, items, recorder, peak
 
 
-def timed_listing(client: Client, headers: dict, params: dict, *, trace: bool = False) -> dict:
-    """List every page once; return its time, counts and, with ``trace``, peak memory."""
+def timed_listing(
+    client: Client, headers: dict, params: dict, *, trace: bool = False
+) -> dict:
+    """List every page once; return its time, counts and (with ``trace``) memory."""
     import casbin
 
     original = casbin.Enforcer.enforce
@@ -250,7 +288,9 @@ def timed_listing(client: Client, headers: dict, params: dict, *, trace: bool = 
     with mock.patch.object(
         casbin.Enforcer, "enforce", autospec=True, side_effect=original
     ) as counted:
-        responses, items, recorder, peak = list_all_pages(client, headers, params, trace=trace)
+        responses, items, recorder, peak = list_all_pages(
+            client, headers, params, trace=trace
+        )
     elapsed = time.perf_counter() - started
     if trace:
         tracemalloc.stop()
@@ -297,10 +337,18 @@ def bench_list(total: int, repeats: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workflows", type=int, default=30000, help="Workflow rows to list.")
-    parser.add_argument("--constraints", type=int, default=1000, help="Constraints reaching the user.")
-    parser.add_argument("--requests", type=int, default=2000, help="Simulated requests to time.")
-    parser.add_argument("--repeats", type=int, default=3, help="Timed runs of each list.")
+    parser.add_argument(
+        "--workflows", type=int, default=30000, help="Workflow rows to list."
+    )
+    parser.add_argument(
+        "--constraints", type=int, default=1000, help="Constraints reaching the user."
+    )
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="Simulated requests to time."
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="Timed runs of each list."
+    )
     options = parser.parse_args()
 
     setup_test_environment()

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,87 +15,331 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Constraint',
+            name="Constraint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="1 to 64 letters, digits, '-', '_' or '.'.", max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[-_.a-zA-Z0-9]{1,64}$')])),
-                ('description', models.CharField(blank=True, default='', max_length=256)),
-                ('object_type', models.CharField(choices=[('database', 'database'), ('asset', 'asset'), ('api', 'api'), ('web', 'web'), ('tag', 'tag'), ('tagType', 'tagType'), ('role', 'role'), ('userRole', 'userRole'), ('pipeline', 'pipeline'), ('workflow', 'workflow'), ('metadataSchema', 'metadataSchema')], max_length=16)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="1 to 64 letters, digits, '-', '_' or '.'.",
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[-_.a-zA-Z0-9]{1,64}$"
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, default="", max_length=256),
+                ),
+                (
+                    "object_type",
+                    models.CharField(
+                        choices=[
+                            ("database", "database"),
+                            ("asset", "asset"),
+                            ("api", "api"),
+                            ("web", "web"),
+                            ("tag", "tag"),
+                            ("tagType", "tagType"),
+                            ("role", "role"),
+                            ("userRole", "userRole"),
+                            ("pipeline", "pipeline"),
+                            ("workflow", "workflow"),
+                            ("metadataSchema", "metadataSchema"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.BigIntegerField(default=0)),
-                ('stamp', models.CharField(default='', max_length=32)),
-                ('changed_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("version", models.BigIntegerField(default=0)),
+                ("stamp", models.CharField(default="", max_length=32)),
+                ("changed_at", models.DateTimeField(auto_now=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text="1 to 64 letters, digits, '-', '_' or '.'.", max_length=64, unique=True, validators=[django.core.validators.RegexValidator('^[-_.a-zA-Z0-9]{1,64}$')])),
-                ('description', models.CharField(blank=True, default='', max_length=256)),
-                ('mfa_required', models.BooleanField(default=False, help_text='Members hold this role only in sessions signed in with MFA.')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "name",
+                    models.CharField(
+                        help_text="1 to 64 letters, digits, '-', '_' or '.'.",
+                        max_length=64,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[-_.a-zA-Z0-9]{1,64}$"
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, default="", max_length=256),
+                ),
+                (
+                    "mfa_required",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Members hold this role only in sessions signed in with MFA.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Criterion',
+            name="Criterion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('join', models.CharField(choices=[('and', 'all of the AND criteria'), ('or', 'any of the OR criteria')], default='and', max_length=3)),
-                ('field', models.CharField(choices=[('databaseId', 'databaseId'), ('assetName', 'assetName'), ('assetType', 'assetType'), ('tags', 'tags'), ('tagName', 'tagName'), ('tagTypeName', 'tagTypeName'), ('roleName', 'roleName'), ('userId', 'userId'), ('pipelineId', 'pipelineId'), ('pipelineType', 'pipelineType'), ('pipelineExecutionType', 'pipelineExecutionType'), ('workflowId', 'workflowId'), ('metadataSchemaName', 'metadataSchemaName'), ('metadataSchemaEntityType', 'metadataSchemaEntityType'), ('object__type', 'object__type'), ('route__path', 'route__path')], max_length=32)),
-                ('operator', models.CharField(choices=[('equals', 'equals'), ('contains', 'contains'), ('does_not_contain', 'does_not_contain'), ('starts_with', 'starts_with'), ('ends_with', 'ends_with'), ('is_one_of', 'is_one_of'), ('is_not_one_of', 'is_not_one_of')], max_length=16)),
-                ('value', models.CharField(help_text="Literal text; '*', '.' and other characters match only themselves.", max_length=256)),
-                ('constraint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='criteria', to='authz.constraint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "join",
+                    models.CharField(
+                        choices=[
+                            ("and", "all of the AND criteria"),
+                            ("or", "any of the OR criteria"),
+                        ],
+                        default="and",
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "field",
+                    models.CharField(
+                        choices=[
+                            ("databaseId", "databaseId"),
+                            ("assetName", "assetName"),
+                            ("assetType", "assetType"),
+                            ("tags", "tags"),
+                            ("tagName", "tagName"),
+                            ("tagTypeName", "tagTypeName"),
+                            ("roleName", "roleName"),
+                            ("userId", "userId"),
+                            ("pipelineId", "pipelineId"),
+                            ("pipelineType", "pipelineType"),
+                            ("pipelineExecutionType", "pipelineExecutionType"),
+                            ("workflowId", "workflowId"),
+                            ("metadataSchemaName", "metadataSchemaName"),
+                            ("metadataSchemaEntityType", "metadataSchemaEntityType"),
+                            ("object__type", "object__type"),
+                            ("route__path", "route__path"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "operator",
+                    models.CharField(
+                        choices=[
+                            ("equals", "equals"),
+                            ("contains", "contains"),
+                            ("does_not_contain", "does_not_contain"),
+                            ("starts_with", "starts_with"),
+                            ("ends_with", "ends_with"),
+                            ("is_one_of", "is_one_of"),
+                            ("is_not_one_of", "is_not_one_of"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "value",
+                    models.CharField(
+                        help_text="Literal text; '*', '.' and other characters match only themselves.",
+                        max_length=256,
+                    ),
+                ),
+                (
+                    "constraint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="criteria",
+                        to="authz.constraint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'criteria',
-                'ordering': ['constraint_id', 'join', 'id'],
+                "verbose_name_plural": "criteria",
+                "ordering": ["constraint_id", "join", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RoleMembership',
+            name="RoleMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='authz.role')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='authz_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to="authz.role",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authz_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['role__name', 'user_id'],
+                "ordering": ["role__name", "user_id"],
             },
         ),
         migrations.AddField(
-            model_name='role',
-            name='members',
-            field=models.ManyToManyField(related_name='authz_roles', through='authz.RoleMembership', to=settings.AUTH_USER_MODEL),
+            model_name="role",
+            name="members",
+            field=models.ManyToManyField(
+                related_name="authz_roles",
+                through="authz.RoleMembership",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.CreateModel(
-            name='ConstraintPermission',
+            name="ConstraintPermission",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('GET', 'Get'), ('PUT', 'Put'), ('POST', 'Post'), ('DELETE', 'Delete')], max_length=6)),
-                ('effect', models.CharField(choices=[('allow', 'Allow'), ('deny', 'Deny')], default='allow', max_length=5)),
-                ('constraint', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='permissions', to='authz.constraint')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='authz_permissions', to=settings.AUTH_USER_MODEL)),
-                ('role', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='permissions', to='authz.role')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("GET", "Get"),
+                            ("PUT", "Put"),
+                            ("POST", "Post"),
+                            ("DELETE", "Delete"),
+                        ],
+                        max_length=6,
+                    ),
+                ),
+                (
+                    "effect",
+                    models.CharField(
+                        choices=[("allow", "Allow"), ("deny", "Deny")],
+                        default="allow",
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "constraint",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="permissions",
+                        to="authz.constraint",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="authz_permissions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "role",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="permissions",
+                        to="authz.role",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'permission',
-                'ordering': ['constraint_id', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('role__isnull', False), ('user__isnull', True)), models.Q(('role__isnull', True), ('user__isnull', False)), _connector='OR'), name='authz_permission_one_subject'), models.UniqueConstraint(condition=models.Q(('role__isnull', False)), fields=('constraint', 'role', 'action', 'effect'), name='authz_permission_unique_role'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('constraint', 'user', 'action', 'effect'), name='authz_permission_unique_user')],
+                "verbose_name": "permission",
+                "ordering": ["constraint_id", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("role__isnull", False), ("user__isnull", True)),
+                            models.Q(("role__isnull", True), ("user__isnull", False)),
+                            _connector="OR",
+                        ),
+                        name="authz_permission_one_subject",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("role__isnull", False)),
+                        fields=("constraint", "role", "action", "effect"),
+                        name="authz_permission_unique_role",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("constraint", "user", "action", "effect"),
+                        name="authz_permission_unique_user",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='rolemembership',
-            constraint=models.UniqueConstraint(fields=('user', 'role'), name='authz_membership_unique'),
+            model_name="rolemembership",
+            constraint=models.UniqueConstraint(
+                fields=("user", "role"), name="authz_membership_unique"
+            ),
         ),
     ]

@@ -31,16 +31,22 @@ def signed_in(user) -> Client:
 def test_constraint_admin_creates_and_bumps_version(admin_user):
     before = current_policy_version()
 
-    response = signed_in(admin_user).post("/admin/authz/constraint/add/", constraint_form())
+    response = signed_in(admin_user).post(
+        "/admin/authz/constraint/add/", constraint_form()
+    )
 
     assert response.status_code == 302
     constraint = Constraint.objects.get(name="db-a-workflows")
-    assert list(constraint.criteria.values_list("field", "value")) == [("databaseId", "db-a")]
+    assert list(constraint.criteria.values_list("field", "value")) == [
+        ("databaseId", "db-a")
+    ]
     assert current_policy_version() != before
 
 
 def test_constraint_admin_requires_a_criterion(admin_user):
-    data = constraint_form(**{"criteria-0-field": "", "criteria-0-operator": "", "criteria-0-value": ""})
+    data = constraint_form(
+        **{"criteria-0-field": "", "criteria-0-operator": "", "criteria-0-value": ""}
+    )
 
     response = signed_in(admin_user).post("/admin/authz/constraint/add/", data)
 
@@ -55,7 +61,10 @@ def test_constraint_admin_rejects_field_of_other_type(admin_user):
     response = signed_in(admin_user).post("/admin/authz/constraint/add/", data)
 
     assert response.status_code == 200
-    assert "Field assetName does not exist on workflow objects" in response.content.decode()
+    assert (
+        "Field assetName does not exist on workflow objects"
+        in response.content.decode()
+    )
     assert not Constraint.objects.filter(name="db-a-workflows").exists()
 
 

@@ -24,7 +24,11 @@ from tests.factories import make_user
 
 
 def workflow(database_id: str, workflow_id: str = "wf-1") -> dict:
-    return {"object__type": "workflow", "databaseId": database_id, "workflowId": workflow_id}
+    return {
+        "object__type": "workflow",
+        "databaseId": database_id,
+        "workflowId": workflow_id,
+    }
 
 
 def route(path: str) -> dict:
@@ -58,7 +62,10 @@ def test_authz_check_denies_anonymous_and_none(db):
     from django.contrib.auth.models import AnonymousUser
 
     assert authz_check(user=None, obj=route("/workflows"), action="GET") is False
-    assert authz_check(user=AnonymousUser(), obj=route("/workflows"), action="GET") is False
+    assert (
+        authz_check(user=AnonymousUser(), obj=route("/workflows"), action="GET")
+        is False
+    )
 
 
 def test_authz_check_denies_inactive_superuser(db):
@@ -88,8 +95,12 @@ def test_authz_check_superuser_denied_when_admin_role_removed(admin_user):
 
 
 def test_authz_check_rejects_unknown_action_and_untyped_object(admin_user):
-    assert authz_check(user=admin_user, obj=route("/workflows"), action="PATCH") is False
-    assert authz_check(user=admin_user, obj={"databaseId": "db-a"}, action="GET") is False
+    assert (
+        authz_check(user=admin_user, obj=route("/workflows"), action="PATCH") is False
+    )
+    assert (
+        authz_check(user=admin_user, obj={"databaseId": "db-a"}, action="GET") is False
+    )
 
 
 def test_authz_check_action_is_case_insensitive(admin_user):
@@ -100,7 +111,9 @@ def test_authz_check_role_grant_scopes_database_and_action(curator, db_a_reader)
     assert authz_check(user=curator, obj=workflow("db-a"), action="GET") is True
     assert authz_check(user=curator, obj=workflow("db-b"), action="GET") is False
     assert authz_check(user=curator, obj=workflow("db-a"), action="PUT") is False
-    assert authz_check(user=curator, obj=workflow("db-a#deleted"), action="GET") is False
+    assert (
+        authz_check(user=curator, obj=workflow("db-a#deleted"), action="GET") is False
+    )
     pipeline = {"object__type": "pipeline", "databaseId": "db-a", "pipelineId": "p-1"}
     assert authz_check(user=curator, obj=pipeline, action="GET") is False
 
@@ -115,7 +128,10 @@ def test_authz_check_deny_overrides_allow(curator, db_a_reader):
     )
 
     assert authz_check(user=curator, obj=workflow("db-a", "wf-1"), action="GET") is True
-    assert authz_check(user=curator, obj=workflow("db-a", "secret-1"), action="GET") is False
+    assert (
+        authz_check(user=curator, obj=workflow("db-a", "secret-1"), action="GET")
+        is False
+    )
 
 
 def test_authz_check_user_deny_overrides_role_allow(curator, db_a_reader):
@@ -131,7 +147,12 @@ def test_authz_check_user_deny_overrides_role_allow(curator, db_a_reader):
 
 
 def test_authz_check_direct_user_grant(curator):
-    grant(curator, object_type="api", criteria_and=[("route__path", "equals", "/workflows")], actions=["GET"])
+    grant(
+        curator,
+        object_type="api",
+        criteria_and=[("route__path", "equals", "/workflows")],
+        actions=["GET"],
+    )
 
     assert authz_check(user=curator, obj=route("/workflows"), action="GET") is True
     assert authz_check(user=curator, obj=route("/workflows/"), action="GET") is False
@@ -142,7 +163,12 @@ def test_authz_check_direct_user_grant(curator):
 def test_authz_check_constraint_type_must_match_object(curator):
     role = role_create(name="pipelines")
     role_assign(user=curator, role=role)
-    grant(role, object_type="pipeline", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
+    grant(
+        role,
+        object_type="pipeline",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
 
     pipeline = {"object__type": "pipeline", "databaseId": "db-a"}
     assert authz_check(user=curator, obj=pipeline, action="GET") is True
@@ -153,7 +179,10 @@ def test_authz_check_or_criteria(curator):
     grant(
         curator,
         object_type="workflow",
-        criteria_or=[("databaseId", "equals", "db-a"), ("databaseId", "equals", "GLOBAL")],
+        criteria_or=[
+            ("databaseId", "equals", "db-a"),
+            ("databaseId", "equals", "GLOBAL"),
+        ],
         actions=["POST"],
     )
 
@@ -163,21 +192,48 @@ def test_authz_check_or_criteria(curator):
 
 
 def test_authz_check_tags_any_element(curator):
-    grant(curator, object_type="asset", criteria_and=[("tags", "contains", "public")], actions=["GET"])
-    grant(curator, object_type="asset", criteria_and=[("tags", "equals", "locked")], actions=["GET"], effect="deny")
+    grant(
+        curator,
+        object_type="asset",
+        criteria_and=[("tags", "contains", "public")],
+        actions=["GET"],
+    )
+    grant(
+        curator,
+        object_type="asset",
+        criteria_and=[("tags", "equals", "locked")],
+        actions=["GET"],
+        effect="deny",
+    )
 
     def asset(tags):
-        return {"object__type": "asset", "databaseId": "db-a", "assetId": "a1", "tags": tags}
+        return {
+            "object__type": "asset",
+            "databaseId": "db-a",
+            "assetId": "a1",
+            "tags": tags,
+        }
 
-    assert authz_check(user=curator, obj=asset(["draft", "public-1"]), action="GET") is True
-    assert authz_check(user=curator, obj=asset(["public", "locked"]), action="GET") is False
+    assert (
+        authz_check(user=curator, obj=asset(["draft", "public-1"]), action="GET")
+        is True
+    )
+    assert (
+        authz_check(user=curator, obj=asset(["public", "locked"]), action="GET")
+        is False
+    )
     assert authz_check(user=curator, obj=asset([]), action="GET") is False
 
 
 def test_authz_check_mfa_role_needs_mfa(curator):
     role = role_create(name="sensitive", mfa_required=True)
     role_assign(user=curator, role=role)
-    grant(role, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
+    grant(
+        role,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
 
     pin_request_state(curator, mfa_authenticated=False)
     assert authz_check(user=curator, obj=workflow("db-a"), action="GET") is False
@@ -189,7 +245,12 @@ def test_authz_check_applies_grant_on_next_request(curator):
     pin_request_state(curator, mfa_authenticated=False)
     assert authz_check(user=curator, obj=workflow("db-a"), action="GET") is False
 
-    grant(curator, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
+    grant(
+        curator,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
 
     # The running request keeps the rules it started with ...
     assert authz_check(user=curator, obj=workflow("db-a"), action="GET") is False
@@ -212,7 +273,7 @@ def test_authz_check_applies_revocations_immediately_without_pin(curator, db_a_r
 
 
 def test_authz_check_sees_direct_model_edit(curator, db_a_reader):
-    """A save outside the services (admin, shell) reaches the cache through the receivers."""
+    """A save outside the services (admin, shell) reaches the cache by receivers."""
     assert authz_check(user=curator, obj=workflow("db-b"), action="GET") is False
 
     criterion = Criterion.objects.get(constraint__permissions__role=db_a_reader)
@@ -239,7 +300,12 @@ def test_enforcer_cache_rebuilds_when_version_moves(curator, db_a_reader):
     stale = first.get(curator, version=version, mfa_authenticated=False)
     second.get(curator, version=version, mfa_authenticated=False)
 
-    grant(db_a_reader, object_type="workflow", criteria_and=[("databaseId", "equals", "db-b")], actions=["GET"])
+    grant(
+        db_a_reader,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-b")],
+        actions=["GET"],
+    )
     new_version = current_policy_version()
 
     assert new_version != version
@@ -263,7 +329,9 @@ def test_enforcer_cache_evicts_least_recently_used(db):
     cache = EnforcerCache(max_size=2)
     users = [make_user(f"user-{index}") for index in range(3)]
     version = current_policy_version()
-    built = [cache.get(user, version=version, mfa_authenticated=False) for user in users]
+    built = [
+        cache.get(user, version=version, mfa_authenticated=False) for user in users
+    ]
 
     assert cache.get(users[2], version=version, mfa_authenticated=False) is built[2]
     assert cache.get(users[0], version=version, mfa_authenticated=False) is not built[0]
@@ -309,7 +377,9 @@ def test_authz_check_remembers_decisions_by_attributes_rules_read(curator, db_a_
         enforcer._casbin, "enforce", wraps=enforcer._casbin.enforce
     ) as casbin_enforce:
         results = [
-            authz_check(user=curator, obj=workflow(database, f"wf-{index}"), action="GET")
+            authz_check(
+                user=curator, obj=workflow(database, f"wf-{index}"), action="GET"
+            )
             for index in range(50)
             for database in ("db-a", "db-b")
         ]
@@ -332,6 +402,11 @@ def test_authz_check_with_thousand_constraints(curator):
             name=f"many-{index}",
         )
 
-    assert authz_check(user=curator, obj=workflow("db-a", "wf-999"), action="GET") is True
-    assert authz_check(user=curator, obj=workflow("db-a", "wf-1000"), action="GET") is False
+    assert (
+        authz_check(user=curator, obj=workflow("db-a", "wf-999"), action="GET") is True
+    )
+    assert (
+        authz_check(user=curator, obj=workflow("db-a", "wf-1000"), action="GET")
+        is False
+    )
     assert enforcer_module.enforcer_for(curator).policy_count == 1

@@ -14,17 +14,33 @@ from rest_framework_simplejwt.tokens import AccessToken
 from authz.services import grant, role_assign, role_create
 from executions.services import execution_start
 from tests.executions.conftest import asset, make_workflow  # noqa: F401 (fixture)
-from tests.factories import client_for, function_entry, make_database, make_user, workflow_body
+from tests.factories import (
+    client_for,
+    function_entry,
+    make_database,
+    make_user,
+    workflow_body,
+)
 from workflows.models import Pipeline
 
 NOT_AUTHORIZED = {"message": "Not Authorized"}
 WORKFLOW_NOT_FOUND = {"message": "Workflow not found"}
 NO_CREDENTIALS = {
-    "message": "Authentication credentials were not provided; send 'Authorization: Bearer <token>'."
+    "message": (
+        "Authentication credentials were not provided; "
+        "send 'Authorization: Bearer <token>'."
+    )
 }
-BAD_TOKEN = {"message": "The bearer token is invalid or expired; obtain a new one at /auth/token/."}
+BAD_TOKEN = {
+    "message": (
+        "The bearer token is invalid or expired; obtain a new one at /auth/token/."
+    )
+}
 PIPELINE_NOT_AUTHORIZED = {
-    "message": "Not Authorized to read the pipeline 'global-pipe' in database 'GLOBAL' (pipeline entry 0)."
+    "message": (
+        "Not Authorized to read the pipeline 'global-pipe' in database 'GLOBAL' "
+        "(pipeline entry 0)."
+    )
 }
 ALL_ACTIONS = ["GET", "PUT", "POST", "DELETE"]
 OBJECT_TYPES = ["workflow", "pipeline", "asset", "database"]
@@ -37,13 +53,18 @@ ROUTES = {
     "put": ("PUT", "/workflows"),
     "execute": ("POST", "/database/db-a/assets/{asset}/workflows/wf-hold"),
     "executions": ("GET", "/database/db-a/assets/{asset}/workflows/executions"),
-    "executions-wf": ("GET", "/database/db-a/assets/{asset}/workflows/executions/wf-hold"),
+    "executions-wf": (
+        "GET",
+        "/database/db-a/assets/{asset}/workflows/executions/wf-hold",
+    ),
 }
 
 
 def workflow_ids(*expected):
     def check(body):
-        return [item["workflowId"] for item in body["message"]["Items"]] == list(expected)
+        return [item["workflowId"] for item in body["message"]["Items"]] == list(
+            expected
+        )
 
     check.__name__ = f"workflow_ids{expected}"
     return check
@@ -100,7 +121,12 @@ CASES = [
 
 
 def allow_every_route(subject) -> None:
-    grant(subject, object_type="api", criteria_and=[("route__path", "starts_with", "/")], actions=ALL_ACTIONS)
+    grant(
+        subject,
+        object_type="api",
+        criteria_and=[("route__path", "starts_with", "/")],
+        actions=ALL_ACTIONS,
+    )
 
 
 def allow_every_object(subject) -> None:
@@ -127,7 +153,12 @@ def client_as(caller: str, admin_user) -> APIClient:
         return bearer(APIClient(), str(token))
     if caller == "foreign-key-token":
         claims = dict(AccessToken.for_user(admin_user).payload)
-        return bearer(APIClient(), jwt.encode(claims, "another-signing-key-that-is-32-bytes-long", algorithm="HS256"))
+        return bearer(
+            APIClient(),
+            jwt.encode(
+                claims, "another-signing-key-that-is-32-bytes-long", algorithm="HS256"
+            ),
+        )
     if caller == "admin":
         return client_for(admin_user)
 
@@ -209,7 +240,10 @@ def test_route_list_shows_exactly_allowed_across_pages(admin_user, db):
     grant(
         user,
         object_type="workflow",
-        criteria_or=[("databaseId", "equals", "db-a"), ("databaseId", "equals", "db-c")],
+        criteria_or=[
+            ("databaseId", "equals", "db-a"),
+            ("databaseId", "equals", "db-c"),
+        ],
         actions=["GET"],
     )
     client = client_for(user)
@@ -242,7 +276,10 @@ def test_route_rule_change_applies_on_next_request(admin_user, db):
     assert client.get(path).status_code == 404
 
     constraint = grant(
-        user, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"]
+        user,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
     )
     assert client.get(path).status_code == 200
 
@@ -265,7 +302,12 @@ def test_route_mfa_role_needs_amr_claim(admin_user, db):
     role = role_create(name="mfa-readers", mfa_required=True)
     role_assign(user=user, role=role)
     allow_every_route(role)
-    grant(role, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
+    grant(
+        role,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
     token = AccessToken.for_user(user)
 
     without_mfa = bearer(APIClient(), str(token)).get("/workflows")
@@ -274,12 +316,19 @@ def test_route_mfa_role_needs_amr_claim(admin_user, db):
 
     assert without_mfa.status_code == 403
     assert with_mfa.status_code == 200
-    assert [item["workflowId"] for item in with_mfa.json()["message"]["Items"]] == ["wf-a1"]
+    assert [item["workflowId"] for item in with_mfa.json()["message"]["Items"]] == [
+        "wf-a1"
+    ]
 
 
 def test_route_head_is_judged_as_get(admin_user, db):
     user = make_user("reader")
-    grant(user, object_type="api", criteria_and=[("route__path", "equals", "/workflows")], actions=["GET"])
+    grant(
+        user,
+        object_type="api",
+        criteria_and=[("route__path", "equals", "/workflows")],
+        actions=["GET"],
+    )
 
     response = client_for(user).head("/workflows")
 
@@ -292,7 +341,11 @@ def test_route_denial_logged_at_info(db, caplog):
     with caplog.at_level("INFO", logger="authz"):
         client.delete("/database/db-a/workflows/wf-1")
 
-    messages = [record.getMessage() for record in caplog.records if record.name.startswith("authz")]
+    messages = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("authz")
+    ]
     assert messages == [
         "Not authorized user=nobody object_type=api action=DELETE "
         "route__path=/database/db-a/workflows/wf-1"

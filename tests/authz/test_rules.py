@@ -143,8 +143,20 @@ def test_constraint_without_criteria_has_no_rule():
 RULE_SET_CONSTRAINTS = [
     # (AND criteria, OR criteria)
     ([CriterionSpec("databaseId", "equals", "db-a")], []),
-    ([CriterionSpec("databaseId", "equals", "db-b"), CriterionSpec("workflowId", "starts_with", "wf-")], []),
-    ([], [CriterionSpec("workflowId", "equals", "wf-x"), CriterionSpec("workflowId", "ends_with", "-z")]),
+    (
+        [
+            CriterionSpec("databaseId", "equals", "db-b"),
+            CriterionSpec("workflowId", "starts_with", "wf-"),
+        ],
+        [],
+    ),
+    (
+        [],
+        [
+            CriterionSpec("workflowId", "equals", "wf-x"),
+            CriterionSpec("workflowId", "ends_with", "-z"),
+        ],
+    ),
     ([CriterionSpec("tags", "equals", "public")], []),
 ]
 RULE_SET_OBJECTS = [

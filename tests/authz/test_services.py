@@ -61,7 +61,10 @@ def test_constraint_create_rejects_foreign_field(db):
         constraint_create(
             name="wrong-field",
             object_type="workflow",
-            criteria_and=[("databaseId", "equals", "db-a"), ("assetName", "equals", "x")],
+            criteria_and=[
+                ("databaseId", "equals", "db-a"),
+                ("assetName", "equals", "x"),
+            ],
         )
 
     message = error.value.message_dict["field"][0]
@@ -73,9 +76,17 @@ def test_constraint_create_rejects_foreign_field(db):
 
 def test_constraint_create_rejects_blank_value_and_unknown_operator(db):
     with pytest.raises(ValidationError) as blank:
-        constraint_create(name="blank", object_type="workflow", criteria_and=[("databaseId", "equals", "  ")])
+        constraint_create(
+            name="blank",
+            object_type="workflow",
+            criteria_and=[("databaseId", "equals", "  ")],
+        )
     with pytest.raises(ValidationError) as unknown:
-        constraint_create(name="regex", object_type="workflow", criteria_and=[("databaseId", "matches", "db")])
+        constraint_create(
+            name="regex",
+            object_type="workflow",
+            criteria_and=[("databaseId", "matches", "db")],
+        )
 
     assert "value" in blank.value.message_dict
     assert "operator" in unknown.value.message_dict
@@ -83,7 +94,11 @@ def test_constraint_create_rejects_blank_value_and_unknown_operator(db):
 
 def test_constraint_create_rejects_unknown_object_type(db):
     with pytest.raises(ValidationError) as error:
-        constraint_create(name="odd", object_type="bucket", criteria_and=[("object__type", "equals", "bucket")])
+        constraint_create(
+            name="odd",
+            object_type="bucket",
+            criteria_and=[("object__type", "equals", "bucket")],
+        )
 
     assert "object_type" in error.value.message_dict
 
@@ -100,7 +115,11 @@ def test_constraint_create_accepts_dict_criteria(db):
 
 def test_constraint_permit_rejects_unknown_action(db):
     role = role_create(name="viewers")
-    constraint = constraint_create(name="c", object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")])
+    constraint = constraint_create(
+        name="c",
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+    )
 
     with pytest.raises(ValidationError) as error:
         constraint_permit(constraint=constraint, subject=role, actions=["PATCH"])
@@ -111,7 +130,11 @@ def test_constraint_permit_rejects_unknown_action(db):
 def test_permission_needs_exactly_one_subject(db):
     role = role_create(name="viewers")
     user = make_user("viewer")
-    constraint = constraint_create(name="c", object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")])
+    constraint = constraint_create(
+        name="c",
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+    )
 
     for fields in ({}, {"role": role, "user": user}):
         permission = ConstraintPermission(constraint=constraint, action="GET", **fields)
@@ -121,8 +144,18 @@ def test_permission_needs_exactly_one_subject(db):
 
 def test_grant_names_constraints_uniquely(db):
     role = role_create(name="viewers")
-    first = grant(role, object_type="workflow", criteria_and=[("databaseId", "equals", "db-a")], actions=["GET"])
-    second = grant(role, object_type="workflow", criteria_and=[("databaseId", "equals", "db-b")], actions=["GET", "POST"])
+    first = grant(
+        role,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
+    second = grant(
+        role,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-b")],
+        actions=["GET", "POST"],
+    )
 
     assert first.name == "viewers-workflow-allow"
     assert second.name == "viewers-workflow-allow-2"
@@ -132,7 +165,12 @@ def test_grant_names_constraints_uniquely(db):
 def test_grant_bumps_policy_version(db):
     before = PolicyVersion.objects.get(pk=1)
 
-    grant(make_user("viewer"), object_type="api", criteria_and=[("route__path", "starts_with", "/")], actions=["GET"])
+    grant(
+        make_user("viewer"),
+        object_type="api",
+        criteria_and=[("route__path", "starts_with", "/")],
+        actions=["GET"],
+    )
 
     after = PolicyVersion.objects.get(pk=1)
     assert after.version > before.version
