@@ -11,6 +11,7 @@ the change applies from the next request in every process.
 """
 
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -202,6 +203,8 @@ def grant(
         subject_name = (
             subject.name if isinstance(subject, Role) else subject.get_username()
         )
+        # Usernames may contain "@" and "+", which constraint names may not.
+        subject_name = re.sub(r"[^-_.a-zA-Z0-9]", "-", subject_name)
         base = f"{subject_name}-{object_type}-{effect}"[:55]
         name = base
         suffix = 1

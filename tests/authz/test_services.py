@@ -175,3 +175,16 @@ def test_grant_bumps_policy_version(db):
     after = PolicyVersion.objects.get(pk=1)
     assert after.version > before.version
     assert after.stamp != before.stamp
+
+
+def test_grant_name_from_email_username(db):
+    user = make_user("ana+ops@example.com")
+
+    constraint = grant(
+        user,
+        object_type="workflow",
+        criteria_and=[("databaseId", "equals", "db-a")],
+        actions=["GET"],
+    )
+
+    assert constraint.name == "ana-ops-example.com-workflow-allow"
