@@ -20,7 +20,7 @@ from rest_framework import serializers
 from vams.api.pagination import MAX_ITEMS_LIMIT, PAGE_SIZE_LIMIT
 
 # Identifiers: letters, digits, "-" and "_". The service also rejects any case
-# of "global" where GLOBAL is not allowed, which a pattern cannot say.
+# of "global" where GLOBAL is not allowed, which a pattern cannot express.
 DATABASE_ID_PATTERN = r"^[-_a-zA-Z0-9]{3,63}$"
 OBJECT_ID_PATTERN = r"^[-_a-zA-Z0-9]{4,64}$"
 
