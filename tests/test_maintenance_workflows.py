@@ -560,3 +560,21 @@ def test_purge_deleted_workflows_lists_machines_once_per_run():
 
     assert listing.call_count == 1
     assert Workflow.all_objects.count() == 0
+
+
+def test_purge_deleted_workflows_without_arns_calls_no_aws():
+    make_workflow("wf-no-arn", deleted_days_ago=40)
+    listing = mock.Mock(wraps=stepfunctions.list_state_machines)
+    describe = mock.Mock(wraps=stepfunctions.describe_state_machine)
+
+    with (
+        mock.patch.object(maintenance.stepfunctions, "list_state_machines", listing),
+        mock.patch.object(
+            maintenance.stepfunctions, "describe_state_machine", describe
+        ),
+    ):
+        purge("--older-than-days", "30")
+
+    assert listing.call_count == 0
+    assert describe.call_count == 0
+    assert Workflow.all_objects.count() == 0

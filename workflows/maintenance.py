@@ -67,14 +67,32 @@ def purgeable_workflows(*, deleted_before: datetime) -> QuerySet:
     )
 
 
-def listed_state_machine_arns() -> set[str] | None:
-    """Return the ARNs of every state machine in the account and region.
+class StateMachineListing:
+    """The ARNs from one ListStateMachines pass, fetched on first use.
 
-    Returns None when listing fails, and the purge then describes each row's
-    machine instead. ListStateMachines is eventually consistent, so a machine
-    created seconds ago may be missing from the list. A machine that belongs
-    to a workflow deleted days ago was created long before the list.
+    One listing per run replaces a describe call per row whose machine is
+    gone. It is fetched only when a row has an ARN to check, so a run with
+    nothing to check makes no Step Functions call. ListStateMachines is
+    eventually consistent, so a machine created seconds ago may be missing
+    from it, but the machine of a workflow deleted days ago is older.
     """
+
+    def __init__(self) -> None:
+        self._arns: set[str] | None = None
+        self._fetched = False
+
+    def may_exist(self, arn: str) -> bool:
+        """Return False when the listing shows that ``arn`` does not exist.
+
+        Returns True for a listed ARN, and for every ARN when listing failed.
+        """
+        if not self._fetched:
+            self._arns = _list_state_machine_arns()
+            self._fetched = True
+        return self._arns is None or arn in self._arns
+
+
+def _list_state_machine_arns() -> set[str] | None:
     try:
         machines = stepfunctions.list_state_machines()
     except AwsError as error:
@@ -92,15 +110,14 @@ def workflow_purge_batch(
     deleted_before: datetime,
     delete_executions: bool,
     dry_run: bool,
-    listed_arns: set[str] | None = None,
+    listing: StateMachineListing | None = None,
 ) -> WorkflowPurgeBatch:
     """Hard-delete ``workflows`` once their state machines are gone.
 
     A state machine still present is deleted first, unless a live workflow
     stores the same ARN (a workflow re-created under the same id can get the
-    same state machine name). ``listed_arns``, from
-    ``listed_state_machine_arns()``, saves one describe call per row whose
-    machine is not listed; with None every machine is described. A row whose
+    same state machine name). With a ``listing``, only listed machines are
+    described; without one, every row's machine is. A row whose
     state machine cannot be deleted is kept with ``error`` set.
 
     The rows, and with ``delete_executions`` their finished executions, are
@@ -114,7 +131,7 @@ def workflow_purge_batch(
         outcome = WorkflowPurgeOutcome(workflow=workflow)
         try:
             outcome.state_machine_deleted = _remove_state_machine(
-                workflow, live_arns=live_arns, listed_arns=listed_arns, dry_run=dry_run
+                workflow, live_arns=live_arns, listing=listing, dry_run=dry_run
             )
         except AwsError as error:
             outcome.error = error.code
@@ -193,14 +210,14 @@ def _remove_state_machine(
     workflow: Workflow,
     *,
     live_arns: set[str],
-    listed_arns: set[str] | None,
+    listing: StateMachineListing | None,
     dry_run: bool,
 ) -> bool:
     """Delete the workflow's state machine if it still exists; return True if it did."""
     arn = workflow.workflow_arn
     if not arn or arn in live_arns:
         return False
-    if listed_arns is not None and arn not in listed_arns:
+    if listing is not None and not listing.may_exist(arn):
         return False
     machine = stepfunctions.describe_state_machine(arn=arn)
     if machine is None or machine.status == "DELETING":

@@ -12,7 +12,7 @@ from vams.management.batching import (
     validate_older_than_days,
 )
 from workflows.maintenance import (
-    listed_state_machine_arns,
+    StateMachineListing,
     purgeable_workflows,
     workflow_purge_batch,
 )
@@ -74,20 +74,15 @@ class Command(MaintenanceCommand):
             self, verbosity=options["verbosity"], count_rows=queryset.count
         )
         counts = Counter()
-        listed_arns = None
-        listing_done = False
+        listing = StateMachineListing()
 
         for workflows in keyset_batches(queryset, batch_size=batch_size):
-            if not listing_done:
-                # One listing per run, and none when nothing is to be purged.
-                listed_arns = listed_state_machine_arns()
-                listing_done = True
             batch = workflow_purge_batch(
                 workflows=workflows,
                 deleted_before=deleted_before,
                 delete_executions=options["delete_executions"],
                 dry_run=dry_run,
-                listed_arns=listed_arns,
+                listing=listing,
             )
             counts["executions"] += batch.executions_deleted
             for outcome in batch.outcomes:
