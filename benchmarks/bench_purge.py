@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
 # Without --with-arns the purge must make no AWS call. Should one happen, it
-# fails fast on a closed loopback port, and boto3 never asks the instance
+# fails fast on a closed loopback port, and boto3 never queries the instance
 # metadata service for credentials.
 os.environ["VAMS_AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"

@@ -113,7 +113,7 @@ def test_purge_deleted_workflows_removes_only_old_deleted_rows():
     assert stderr == ""
 
 
-def test_purge_deleted_workflows_zero_days_takes_every_deleted_row():
+def test_purge_deleted_workflows_zero_days_purges_all():
     alive = make_workflow("wf-alive")
     make_workflow("wf-today", deleted_days_ago=0)
 
@@ -144,7 +144,7 @@ def test_purge_deleted_workflows_accepts_already_deleted_state_machine():
     assert "Purged 1 workflows (state machines deleted: 0," in stdout
 
 
-def test_purge_deleted_workflows_keeps_state_machine_of_live_workflow():
+def test_purge_deleted_workflows_keeps_live_state_machine():
     """A workflow re-created under the same id owns the state machine now."""
     arn = make_state_machine()
     deleted = make_workflow("wf-same", deleted_days_ago=40, arn=arn)

@@ -233,8 +233,8 @@ def _executions_filter(workflows: list[Workflow]) -> Q:
     Executions refer to a workflow by database id, workflow id and state
     machine ARN. Machine names carry a random suffix today, so a workflow
     re-created under the same id gets a new ARN, but the match does not rely
-    on it: an execution belongs to a deleted row only if it was created while
-    that row existed, which no execution of a later re-created workflow was.
+    on it. An execution belongs to a deleted row only if it was created while
+    that row existed, and no execution of a later re-created workflow was.
     """
     condition = Q(pk__in=[])
     for workflow in workflows:
