@@ -160,3 +160,25 @@ def test_batch_report_clears_progress_before_lines():
     assert lines[1].startswith("\r\x1b[K1 of 2 rows processed\r\x1b[KPurged execution ")
     assert lines[2].startswith("\r\x1b[K")
     assert "Purged 2 executions" in lines[2]
+
+
+def test_maintenance_command_unbatched_takes_only_dry_run():
+    command = type("Command", (batching.MaintenanceCommand,), {"batched": False})()
+    parser = command.create_parser("manage.py", "example")
+
+    options = parser.parse_args(["--dry-run"])
+
+    assert options.dry_run is True
+    assert not hasattr(options, "batch_size")
+
+
+def test_maintenance_command_parser_error_exits_2():
+    parser = batching.MaintenanceCommand().create_parser("manage.py", "example")
+
+    with pytest.raises(CommandError) as raised:
+        parser.parse_args(["--batch-size", "many"])
+
+    assert raised.value.returncode == 2
+    assert str(raised.value) == (
+        "Error: argument --batch-size: invalid int value: 'many'"
+    )

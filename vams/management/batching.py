@@ -63,7 +63,13 @@ class UsageErrorParser(CommandParser):
 
 
 class MaintenanceCommand(BaseCommand):
-    """A management command that takes ``--dry-run`` and ``--batch-size``."""
+    """A management command that takes ``--dry-run`` and ``--batch-size``.
+
+    A command whose service does not work in batches sets ``batched = False``
+    and takes only ``--dry-run``.
+    """
+
+    batched = True
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -74,7 +80,8 @@ class MaintenanceCommand(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         add_dry_run_argument(parser)
-        add_batch_size_argument(parser)
+        if self.batched:
+            add_batch_size_argument(parser)
 
 
 def add_dry_run_argument(parser) -> None:
