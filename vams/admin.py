@@ -12,6 +12,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 
+from authz.enforcer import pin_request_state
 from authz.services import authz_check
 from vams.exceptions import DomainError
 from vams.models import Asset, AssetFile, Database
@@ -21,6 +22,17 @@ logger = logging.getLogger(__name__)
 admin.site.site_header = "VAMS Workflows administration"
 admin.site.site_title = "VAMS Workflows"
 admin.site.index_title = "Curation"
+
+
+def pin_authz_state(request) -> None:
+    """Read the rule version once per request, as the API's permission class does.
+
+    Admin sessions carry no MFA claim, so roles that require MFA do not apply
+    in the admin.
+    """
+    if not getattr(request, "_authz_pinned", False):
+        pin_request_state(request.user, mfa_authenticated=False)
+        request._authz_pinned = True
 
 
 class AuthzModelAdmin(admin.ModelAdmin):
@@ -53,6 +65,7 @@ class AuthzModelAdmin(admin.ModelAdmin):
             target = {"object__type": "api", "route__path": self.api_route}
         else:
             target = self.authz_object(obj)
+        pin_authz_state(request)
         return authz_check(user=request.user, obj=target, action=action)
 
     def require_allowed(self, request, obj, action: str) -> None:
@@ -83,16 +96,20 @@ class AuthzModelAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request) -> QuerySet:
         queryset = self.get_unfiltered_queryset(request)
-        if request.user.is_superuser:
+        # A changelist calls get_queryset more than once per request.
+        cache = request.__dict__.setdefault("_authz_denied_pks", {})
+        if self.model not in cache:
+            # NOTE: every row is judged in Python, one authz_check per row, so a
+            # changelist costs O(rows in the table), not O(rows on the page).
+            cache[self.model] = [
+                row.pk
+                for row in queryset
+                if not self.is_allowed(request, row, self.permission_actions["view"])
+            ]
+        denied = cache[self.model]
+        if not denied:
             return queryset
-        # NOTE: every row is judged in Python, one authz_check per row, so a
-        # changelist costs O(rows in the table); fine for curation-sized tables.
-        visible = [
-            row.pk
-            for row in queryset
-            if self.is_allowed(request, row, self.permission_actions["view"])
-        ]
-        return queryset.filter(pk__in=visible)
+        return queryset.exclude(pk__in=denied)
 
     def get_unfiltered_queryset(self, request) -> QuerySet:
         return super().get_queryset(request)

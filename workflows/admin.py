@@ -20,7 +20,7 @@ from vams.admin import AuthzModelAdmin, SoftDeleteListFilter
 from vams.aws import stepfunctions
 from vams.aws.errors import AwsError
 from vams.exceptions import DomainError, InvalidInput
-from workflows.forms import ExecuteOnFileForm, WorkflowAdminForm
+from workflows.forms import ExecuteOnFileForm, PipelineAdminForm, WorkflowAdminForm
 from workflows.models import Pipeline, Workflow
 from workflows.serializers import workflow_instance_authz_object
 
@@ -69,6 +69,7 @@ class SoftDeleteAdmin(AuthzModelAdmin):
 @admin.register(Pipeline)
 class PipelineAdmin(SoftDeleteAdmin):
     api_route = "/pipelines"
+    form = PipelineAdminForm
     list_display = [
         "pipeline_id",
         "database_id",
@@ -105,8 +106,14 @@ class PipelineAdmin(SoftDeleteAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:
-            # The execution type is fixed once a pipeline exists, as in the API.
-            return [*self.readonly_fields, "pipeline_execution_type"]
+            # The execution type is fixed once a pipeline exists, as in the API,
+            # and workflows refer to a pipeline by its database and pipeline id.
+            return [
+                *self.readonly_fields,
+                "database_id",
+                "pipeline_id",
+                "pipeline_execution_type",
+            ]
         return self.readonly_fields
 
     def _update_each(self, request, queryset, action_name: str, **changes) -> None:
@@ -436,6 +443,16 @@ class WorkflowAdmin(SoftDeleteAdmin):
         workflow = self.get_object(request, object_id)
         if workflow is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if workflow.deleted_at is not None:
+            self.message_user(
+                request,
+                f"Workflow {workflow} was deleted and cannot be executed; restore "
+                "it first.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(
+                reverse("admin:workflows_workflow_change", args=[workflow.pk])
+            )
         self.require_allowed(request, workflow, "POST")
 
         form = ExecuteOnFileForm(request.POST or None, workflow=workflow)

@@ -5,12 +5,20 @@ it to ``workflow_create_or_update``, so the admin and the API share one set of
 checks and one set of messages.
 """
 
+import json
+
 from django import forms
 from django.forms import formset_factory
 
 from vams.exceptions import DomainError
-from vams.models import Asset, AssetFile
+from vams.models import GLOBAL, Asset, AssetFile, Database
 from workflows.models import Pipeline, Workflow
+from workflows.validation import (
+    ENTITY_ID_PATTERN,
+    FILE_EXTENSION_PATTERN,
+    SQS_QUEUE_URL_PATTERN,
+    TASK_TIMEOUT_MAX_SECONDS,
+)
 
 # Pipeline fields copied into a workflow's function entry, as the API documents them.
 OPTIONAL_ENTRY_FIELDS = {
@@ -43,6 +51,147 @@ def function_entry_for(pipeline: Pipeline) -> dict:
     if pipeline.wait_for_callback == Pipeline.Callback.ENABLED:
         entry.setdefault("taskTimeout", "86400")
     return entry
+
+
+class PipelineAdminForm(forms.ModelForm):
+    """A pipeline with the checks the pipeline API applies when saving one."""
+
+    class Meta:
+        model = Pipeline
+        fields = [
+            "database_id",
+            "pipeline_id",
+            "description",
+            "pipeline_type",
+            "pipeline_execution_type",
+            "asset_type",
+            "output_type",
+            "wait_for_callback",
+            "task_timeout",
+            "task_heartbeat_timeout",
+            "input_parameters",
+            "user_provided_resource",
+            "enabled",
+        ]
+
+    def clean_database_id(self) -> str:
+        database_id = self.cleaned_data["database_id"].strip()
+        if database_id == GLOBAL:
+            return database_id
+        if not Database.objects.filter(database_id=database_id).exists():
+            raise forms.ValidationError(
+                f"Database {database_id} does not exist; use GLOBAL or an existing "
+                "database id."
+            )
+        return database_id
+
+    def clean_pipeline_id(self) -> str:
+        pipeline_id = self.cleaned_data["pipeline_id"]
+        if not ENTITY_ID_PATTERN.fullmatch(pipeline_id):
+            raise forms.ValidationError(
+                "The pipeline id must be 4 to 64 letters, digits, '-' or '_'."
+            )
+        if pipeline_id.lower() == GLOBAL.lower():
+            raise forms.ValidationError("GLOBAL cannot name a pipeline.")
+        return pipeline_id
+
+    def clean_description(self) -> str:
+        description = self.cleaned_data["description"]
+        if len(description) < 4:
+            raise forms.ValidationError("The description must be 4 to 256 characters.")
+        return description
+
+    def _clean_extension(self, field: str) -> str:
+        value = self.cleaned_data[field]
+        if not FILE_EXTENSION_PATTERN.fullmatch(value):
+            raise forms.ValidationError(
+                "Use a dot followed by 1 to 7 letters or digits, such as .glb."
+            )
+        return value
+
+    def clean_asset_type(self) -> str:
+        return self._clean_extension("asset_type")
+
+    def clean_output_type(self) -> str:
+        return self._clean_extension("output_type")
+
+    def clean_input_parameters(self) -> str:
+        value = self.cleaned_data["input_parameters"].strip()
+        if value and not isinstance(_json_or_none(value), dict):
+            raise forms.ValidationError("Enter a JSON object, or leave it blank.")
+        return value
+
+    def clean_user_provided_resource(self) -> str:
+        value = self.cleaned_data["user_provided_resource"].strip()
+        if not isinstance(_json_or_none(value), dict):
+            raise forms.ValidationError(
+                'Enter a JSON object such as {"resourceId": "my-function"}.'
+            )
+        return value
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        self._check_unique(cleaned_data)
+        self._check_resource(cleaned_data)
+        self._check_timeouts(cleaned_data)
+        return cleaned_data
+
+    def _check_unique(self, cleaned_data: dict) -> None:
+        if self.instance.pk is not None:
+            return
+        database_id = cleaned_data.get("database_id")
+        pipeline_id = cleaned_data.get("pipeline_id")
+        if Pipeline.objects.filter(
+            database_id=database_id, pipeline_id=pipeline_id
+        ).exists():
+            raise forms.ValidationError(
+                f"Pipeline {database_id}/{pipeline_id} already exists; open it from "
+                "the list to change it."
+            )
+
+    def _check_resource(self, cleaned_data: dict) -> None:
+        resource = _json_or_none(cleaned_data.get("user_provided_resource") or "")
+        execution_type = cleaned_data.get("pipeline_execution_type")
+        if not isinstance(resource, dict) or execution_type != "SQS":
+            return
+        queue_url = str(resource.get("resourceId", ""))
+        if not SQS_QUEUE_URL_PATTERN.fullmatch(queue_url):
+            self.add_error(
+                "user_provided_resource",
+                "An SQS pipeline's resourceId must be a queue URL such as "
+                f"https://sqs.us-east-1.amazonaws.com/123456789012/my-queue; got "
+                f"{queue_url!r}.",
+            )
+
+    def _check_timeouts(self, cleaned_data: dict) -> None:
+        """Keep timeouts only with callback enabled, as the pipeline API stores them."""
+        if cleaned_data.get("wait_for_callback") != Pipeline.Callback.ENABLED:
+            cleaned_data["task_timeout"] = ""
+            cleaned_data["task_heartbeat_timeout"] = ""
+            return
+        timeout = (cleaned_data.get("task_timeout") or "86400").strip()
+        if not timeout.isdigit() or not 1 <= int(timeout) <= TASK_TIMEOUT_MAX_SECONDS:
+            self.add_error(
+                "task_timeout",
+                f"Enter whole seconds from 1 to {TASK_TIMEOUT_MAX_SECONDS}.",
+            )
+            return
+        cleaned_data["task_timeout"] = timeout
+        heartbeat = (cleaned_data.get("task_heartbeat_timeout") or "").strip()
+        if heartbeat and (
+            not heartbeat.isdigit() or not 0 < int(heartbeat) < int(timeout)
+        ):
+            self.add_error(
+                "task_heartbeat_timeout",
+                f"Enter whole seconds above 0 and below the task timeout ({timeout}).",
+            )
+
+
+def _json_or_none(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 class FunctionEntryForm(forms.Form):

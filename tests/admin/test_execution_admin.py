@@ -137,3 +137,16 @@ def test_execution_refresh_action_closes_stopped(
     execution.refresh_from_db()
     assert execution.status == WorkflowExecution.Status.ABORTED
     assert execution.stop_date is not None
+
+
+def test_execute_rejected_for_deleted_workflow(
+    admin_client, admin_user, holding_workflow, asset_file
+):
+    from workflows.services import workflow_soft_delete
+
+    workflow_soft_delete(workflow=holding_workflow, user=admin_user)
+
+    response = execute(admin_client, holding_workflow, asset_file)
+
+    assert "was deleted and cannot be executed" in response.content.decode()
+    assert WorkflowExecution.objects.exists() is False

@@ -1,3 +1,4 @@
+import pytest
 from django.urls import reverse
 
 from tests.factories import function_entry, make_pipeline
@@ -115,3 +116,92 @@ def test_pipeline_disable_rejected_without_put(curator, curator_client):
     pipeline.refresh_from_db()
     assert pipeline.enabled is True
     assert "Not Authorized to change: GLOBAL/convert." in response.content.decode()
+
+
+def pipeline_form_data(**overrides) -> dict:
+    data = {
+        "database_id": "GLOBAL",
+        "pipeline_id": "mesh-convert",
+        "description": "Convert meshes",
+        "pipeline_type": "standardFile",
+        "pipeline_execution_type": "Lambda",
+        "asset_type": ".obj",
+        "output_type": ".glb",
+        "wait_for_callback": "Disabled",
+        "task_timeout": "",
+        "task_heartbeat_timeout": "",
+        "input_parameters": "",
+        "user_provided_resource": '{"resourceId": "mesh-convert-function"}',
+        "enabled": "on",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_pipeline_add_saves_valid_pipeline(admin_client):
+    response = admin_client.post(
+        reverse("admin:workflows_pipeline_add"), pipeline_form_data()
+    )
+
+    assert response.status_code == 302
+    assert Pipeline.objects.filter(pipeline_id="mesh-convert").exists() is True
+
+
+def test_pipeline_add_drops_timeouts_without_callback(admin_client):
+    admin_client.post(
+        reverse("admin:workflows_pipeline_add"),
+        pipeline_form_data(task_timeout="60", task_heartbeat_timeout="30"),
+    )
+
+    pipeline = Pipeline.objects.get(pipeline_id="mesh-convert")
+    assert pipeline.task_timeout == ""
+    assert pipeline.task_heartbeat_timeout == ""
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"database_id": "no-such-db"}, "Database no-such-db does not exist"),
+        ({"pipeline_id": "abc"}, "4 to 64 letters"),
+        ({"pipeline_id": "global"}, "GLOBAL cannot name a pipeline."),
+        ({"output_type": "glb"}, "Use a dot followed by 1 to 7 letters"),
+        ({"user_provided_resource": "[1]"}, "Enter a JSON object such as"),
+        ({"input_parameters": "not json"}, "Enter a JSON object, or leave it blank."),
+        (
+            {"pipeline_execution_type": "SQS"},
+            "resourceId must be a queue URL",
+        ),
+        (
+            {"wait_for_callback": "Enabled", "task_timeout": "604801"},
+            "Enter whole seconds from 1 to 604800.",
+        ),
+        (
+            {
+                "wait_for_callback": "Enabled",
+                "task_timeout": "60",
+                "task_heartbeat_timeout": "60",
+            },
+            "below the task timeout (60)",
+        ),
+    ],
+)
+def test_pipeline_add_rejects_invalid_field(admin_client, overrides, message):
+    response = admin_client.post(
+        reverse("admin:workflows_pipeline_add"), pipeline_form_data(**overrides)
+    )
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert Pipeline.all_objects.exists() is False
+
+
+def test_pipeline_add_rejects_existing_id(admin_client):
+    make_pipeline("mesh-convert")
+
+    response = admin_client.post(
+        reverse("admin:workflows_pipeline_add"), pipeline_form_data()
+    )
+
+    assert response.status_code == 200
+    assert "Pipeline GLOBAL/mesh-convert already exists" in response.content.decode()
+    assert Pipeline.objects.count() == 1

@@ -193,3 +193,34 @@ def test_workflow_changelist_hides_change_link_without_put(
 
     assert "convert-and-preview" in body
     assert "Execute on a file" in body
+
+
+def test_workflow_changelist_drops_denied_rows(curator, curator_client, admin_user):
+    from authz.services import grant
+    from tests.admin.rules import allow
+    from tests.factories import function_entry
+    from workflows.services import workflow_create_or_update
+
+    pipeline = make_pipeline("convert-step")
+    for database_id in ("db-seen", "db-hidden"):
+        workflow_create_or_update(
+            data={
+                "databaseId": database_id,
+                "workflowId": f"flow-in-{database_id}",
+                "description": "Scoped workflow",
+                "specifiedPipelines": {"functions": [function_entry(pipeline)]},
+            },
+            user=admin_user,
+        )
+    allow(curator, "api", ["GET"])
+    grant(
+        curator,
+        object_type="workflow",
+        actions=["GET"],
+        criteria_and=[("databaseId", "equals", "db-seen")],
+    )
+
+    body = curator_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "flow-in-db-seen" in body
+    assert "flow-in-db-hidden" not in body
