@@ -267,19 +267,13 @@ def _poll_until(pipeline_id: str, url: str, *, attempts: int = 20) -> int:
     return handled
 
 
-def _output_message(execution_name: str) -> dict:
-    url = sqs.queue_url(settings.VAMS_OUTPUT_QUEUE_NAME)
-    for _ in range(20):
-        for message in sqs.receive_messages(url=url, max_messages=10, wait_seconds=1):
-            body = json.loads(message.body)["body"]
-            if body["executionId"] == execution_name:
-                sqs.delete_message(url=url, receipt_handle=message.receipt_handle)
-                return body
-            # Another test's message: make it visible again at once.
-            sqs.change_visibility(
-                url=url, receipt_handle=message.receipt_handle, timeout=0
-            )
-    raise AssertionError(f"no output message for execution {execution_name}")
+def _output_prefix(execution_name: str) -> str:
+    """Return the execution's output folder, found from the objects written there."""
+    marker = f"/output/{execution_name}/"
+    for item in s3.list_objects(bucket=BUCKET, prefix="pipelines/convert-mesh-glb/"):
+        if marker in item.key:
+            return item.key[: item.key.index(marker) + len(marker)]
+    raise AssertionError(f"no outputs for execution {execution_name}")
 
 
 def test_worker_runs_sqs_then_eventbridge_steps():
@@ -302,26 +296,18 @@ def test_worker_runs_sqs_then_eventbridge_steps():
 
     assert _poll_until("convert-mesh-glb", convert_url) == 1
     assert _poll_until("extract-metadata", metadata_url) == 1
-    body = _output_message(execution_name)
 
-    keys = [
-        item.key for item in s3.list_objects(bucket=BUCKET, prefix=body["filesPathKey"])
-    ]
-    assert keys == [body["filesPathKey"] + "box.glb"]
-    metadata_keys = [
-        item.key
-        for item in s3.list_objects(bucket=BUCKET, prefix=body["metadataPathKey"])
-    ]
-    assert metadata_keys == [body["metadataPathKey"] + "box.glb.metadata.json"]
-    glb = s3.get_object_bytes(bucket=BUCKET, key=body["filesPathKey"] + "box.glb")
-    assert (
-        len(
-            trimesh.load(
-                trimesh.util.wrap_as_stream(glb), file_type="glb", force="mesh"
-            ).faces
-        )
-        == 12
+    prefix = _output_prefix(execution_name)
+    keys = [item.key for item in s3.list_objects(bucket=BUCKET, prefix=prefix)]
+    assert keys == [f"{prefix}files/box.glb", f"{prefix}metadata/box.glb.metadata.json"]
+    glb = s3.get_object_bytes(bucket=BUCKET, key=f"{prefix}files/box.glb")
+    loaded = trimesh.load(
+        trimesh.util.wrap_as_stream(glb), file_type="glb", force="mesh"
     )
+    assert len(loaded.faces) == 12
+    # Both task results were accepted, so the run now waits in the output step.
+    snapshot = stepfunctions.describe_execution(execution_arn=execution_arn)
+    assert snapshot.status == "RUNNING"
     stepfunctions.stop_execution(
         execution_arn=execution_arn, error="TestDone", cause="checked"
     )

@@ -148,7 +148,7 @@ def download_inputs(
     if not request.input.is_folder:
         relative = _asset_relative_path(request, request.input.key)
         return [download_file(request.input, folder, relative)]
-    inputs = download_folder(request.input, folder)
+    inputs = download_folder(request.input, folder / "input")
     if request.is_first_step or steps.usable_inputs(inputs):
         return inputs
     original = request.original_input
