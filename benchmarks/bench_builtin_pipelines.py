@@ -1,8 +1,8 @@
 """Time the built-in pipeline steps on generated meshes and images, on the CPU.
 
 For meshes of growing size (icospheres, saved as OBJ) it prints the seconds
-to convert to GLB, to render the preview thumbnail and to extract metadata;
-for images of growing size, the thumbnail and metadata times. No AWS and no
+to convert to GLB, to render the preview thumbnail and to extract metadata.
+For images of growing size it prints the thumbnail and metadata times. No AWS and no
 database are involved: these are the step functions the worker runs.
 
     .venv/bin/python benchmarks/bench_builtin_pipelines.py [--max-subdivisions 7]
