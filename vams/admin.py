@@ -181,6 +181,7 @@ class DatabaseAdmin(AuthzModelAdmin):
 
 class AssetFileInline(admin.TabularInline):
     model = AssetFile
+    template = "admin/vams/asset/files_inline.html"
     fields = ["key", "size", "content_type", "source", "execution_id", "date_modified"]
     readonly_fields = fields
     extra = 0
@@ -227,6 +228,8 @@ class AssetAdminForm(forms.ModelForm):
             "base_key",
             "preview_key",
         ]
+        widgets = {"tags": forms.TextInput(attrs={"size": 60})}
+        help_texts = {"tags": 'A JSON list of strings, for example ["chair", "oak"].'}
 
 
 @admin.register(Asset)
@@ -237,6 +240,26 @@ class AssetAdmin(AuthzModelAdmin):
     list_filter = ["database"]
     search_fields = ["asset_id", "asset_name", "description"]
     inlines = [AssetFileInline]
+    fields = [
+        "database",
+        "asset_id",
+        "asset_name",
+        "description",
+        "asset_type",
+        "tags",
+        "is_distributable",
+        "base_key",
+        "preview_key",
+        "upload",
+        "upload_path",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The asset type follows the files, and the database and asset id are
+        # the asset's key.
+        if obj is not None:
+            return ["database", "asset_id", "asset_type"]
+        return ["asset_type"]
 
     def authz_object(self, obj: Asset) -> dict:
         from vams.assets import asset_authz_object

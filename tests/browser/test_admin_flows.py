@@ -152,3 +152,22 @@ def test_browser_curator_cannot_change_workflow(page, live_server, superuser, ca
     assert "403" in page.title() or "Forbidden" in page.content()
     workflow.refresh_from_db()
     assert workflow.description == "Curators may only look"
+
+
+def test_browser_asset_upload_lists_file(
+    page, live_server, superuser, catalog, tmp_path
+):
+    upload = tmp_path / "back.obj"
+    upload.write_bytes(b"v 1 1 1\n")
+
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/admin/vams/asset/{catalog.asset_id}/change/")
+    page.set_input_files("#id_upload", str(upload))
+    page.fill("#id_upload_path", "models/back.obj")
+    save_screenshot(page, "asset-01-upload-filled")
+    page.click("input[name=_continue]")
+
+    assert "Uploaded chair/models/back.obj." in messages_text(page)
+    assert "chair/models/back.obj" in page.inner_text("#files-group")
+    assert "chair/models/seat.obj" in page.inner_text("#files-group")
+    save_screenshot(page, "asset-02-uploaded")
