@@ -74,7 +74,11 @@ class FuzzUser:
 
 
 def seed_fuzz_data() -> dict[str, FuzzUser]:
-    """Create the seeded objects and return the callers by name: admin, no-role."""
+    """Create the seeded objects and return the callers by name.
+
+    They are an admin, a user with no role, and an anonymous caller without a
+    token.
+    """
     admin = make_user("fuzz-admin", is_superuser=True)
     admin.set_password("fuzz-admin-password")
     admin.save()
@@ -91,6 +95,7 @@ def seed_fuzz_data() -> dict[str, FuzzUser]:
     return {
         "admin": FuzzUser("admin", _bearer(admin)),
         "no-role": FuzzUser("no-role", _bearer(no_role)),
+        "anonymous": FuzzUser("anonymous", {}),
     }
 
 
@@ -126,11 +131,13 @@ class FuzzTally:
     server_errors: int = 0
     schema_violations: int = 0
     statuses: Counter = field(default_factory=Counter)
+    operations: Counter = field(default_factory=Counter)
     failures: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def record(self, case, response, user: FuzzUser) -> None:
         self.requests += 1
         self.statuses[response.status_code] += 1
+        self.operations[case.operation.label] += 1
         try:
             case.validate_response(response, checks=FUZZ_CHECKS, headers=user.headers)
         except FailureGroup as group:
