@@ -150,3 +150,20 @@ def test_execute_rejected_for_deleted_workflow(
 
     assert "was deleted and cannot be executed" in response.content.decode()
     assert WorkflowExecution.objects.exists() is False
+
+
+def test_execution_detail_shows_error_and_cause(
+    admin_client, holding_workflow, asset_file
+):
+    execute(admin_client, holding_workflow, asset_file)
+    execution = WorkflowExecution.objects.get()
+    WorkflowExecution.objects.filter(pk=execution.pk).update(
+        error="convert.Failed", cause="The mesh has no faces."
+    )
+    url = reverse("admin:executions_workflowexecution_change", args=[execution.pk])
+
+    body = admin_client.get(url).content.decode()
+
+    assert "convert.Failed" in body
+    assert "The mesh has no faces." in body
+    assert 'name="_save"' not in body

@@ -205,3 +205,17 @@ def test_pipeline_add_rejects_existing_id(admin_client):
     assert response.status_code == 200
     assert "Pipeline GLOBAL/mesh-convert already exists" in response.content.decode()
     assert Pipeline.objects.count() == 1
+
+
+def test_pipeline_change_keeps_keys_read_only(admin_client):
+    pipeline = make_pipeline("convert")
+
+    response = admin_client.get(
+        reverse("admin:workflows_pipeline_change", args=[pipeline.pk])
+    )
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="pipeline_id"' not in body
+    assert 'name="pipeline_execution_type"' not in body
+    assert 'name="description"' in body

@@ -224,3 +224,16 @@ def test_workflow_changelist_drops_denied_rows(curator, curator_client, admin_us
 
     assert "flow-in-db-seen" in body
     assert "flow-in-db-hidden" not in body
+
+
+def test_workflow_change_marks_missing_pipeline(
+    admin_client, saved_workflow, two_pipelines
+):
+    from workflows.models import Pipeline
+
+    Pipeline.objects.filter(pk=two_pipelines[1].pk).delete()
+    url = reverse("admin:workflows_workflow_change", args=[saved_workflow.pk])
+
+    body = admin_client.get(url).content.decode()
+
+    assert "GLOBAL/preview-step (pipeline not found)" in body
