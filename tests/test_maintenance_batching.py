@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from executions.models import WorkflowExecution
@@ -182,3 +182,29 @@ def test_maintenance_command_parser_error_exits_2():
     assert str(raised.value) == (
         "Error: argument --batch-size: invalid int value: 'many'"
     )
+
+
+def test_batch_report_counts_service_failures():
+    stdout = io.StringIO()
+    command = BaseCommand(stdout=stdout, stderr=io.StringIO())
+    report = batching.BatchReport(command, verbosity=1)
+    report.add_failures(2)
+
+    with pytest.raises(CommandError) as raised:
+        report.finish("Checked 5 items.", noun="items", total=5)
+
+    assert raised.value.returncode == 1
+    assert str(raised.value) == batching.FAILURES_SUMMARY.format(
+        failed=2, total=5, noun="items"
+    )
+    assert stdout.getvalue() == "Checked 5 items.\n"
+
+
+def test_batch_report_finish_without_failures_returns():
+    stdout = io.StringIO()
+    command = BaseCommand(stdout=stdout, stderr=io.StringIO())
+    report = batching.BatchReport(command, verbosity=0)
+
+    report.finish("Checked 0 items.", noun="items")
+
+    assert stdout.getvalue() == ""

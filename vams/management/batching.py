@@ -199,6 +199,10 @@ class BatchReport:
             self._clear_progress()
             self.command.stderr.write(text, self.command.style.ERROR)
 
+    def add_failures(self, count: int) -> None:
+        """Count failures that a service already logged one by one."""
+        self.failed += count
+
     def batch_done(self, *, rows: int) -> None:
         """Add a finished batch of ``rows`` rows and redraw the progress line."""
         self.processed += rows
@@ -212,10 +216,11 @@ class BatchReport:
         self.command.stdout.flush()
         self._progress_on_screen = True
 
-    def finish(self, summary: str, *, noun: str) -> None:
+    def finish(self, summary: str, *, noun: str, total: int | None = None) -> None:
         """Print the summary, then raise ``CommandError`` if any object failed.
 
-        ``noun`` names the objects in the failure message, in the plural.
+        ``noun`` names the objects in the failure message, in the plural, and
+        ``total`` is how many were attempted (default: the rows processed).
         """
         self._clear_progress()
         if self.verbosity >= 1:
@@ -226,10 +231,9 @@ class BatchReport:
             )
             self.command.stdout.write(summary, style)
         if self.failed:
+            attempted = self.processed if total is None else total
             raise CommandError(
-                FAILURES_SUMMARY.format(
-                    failed=self.failed, total=self.processed, noun=noun
-                )
+                FAILURES_SUMMARY.format(failed=self.failed, total=attempted, noun=noun)
             )
 
     def _clear_progress(self) -> None:
