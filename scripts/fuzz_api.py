@@ -78,6 +78,7 @@ def run(arguments: argparse.Namespace) -> int:
         FuzzTally,
         fuzz_all,
         fuzz_lifecycle,
+        fuzz_linked_sequences,
         load_fuzz_schema,
         seed_fuzz_data,
         seed_workflow,
@@ -97,6 +98,9 @@ def run(arguments: argparse.Namespace) -> int:
             fuzz_all(schema, users, tally, max_examples=arguments.examples)
             for name in ("admin", "no-role"):
                 fuzz_lifecycle(
+                    schema, users[name], tally, max_examples=arguments.sequences
+                )
+                fuzz_linked_sequences(
                     schema, users[name], tally, max_examples=arguments.sequences
                 )
             print(f"round {rounds}: requests={tally.requests}", flush=True)

@@ -386,3 +386,32 @@ def fuzz_lifecycle(schema, user: FuzzUser, tally: FuzzTally, *, max_examples: in
         suppress_health_check=list(HealthCheck),
     )
     run_state_machine_as_test(machine, settings=machine.TestCase.settings)
+
+
+def fuzz_linked_sequences(
+    schema, user: FuzzUser, tally: FuzzTally, *, max_examples: int
+) -> None:
+    """Run schemathesis' own call sequences, which follow the schema's OpenAPI links.
+
+    A saved workflow is read and deleted through the ids of the PUT body, and
+    a started execution is listed and stopped through the id it returned.
+    """
+    linked_machine = schema.as_state_machine()
+
+    class LinkedSequences(linked_machine):
+        def get_call_kwargs(self, case) -> dict:
+            return {"headers": user.headers}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            tally.record(case, response, user)
+
+    LinkedSequences.run(
+        settings=hypothesis.settings(
+            max_examples=max_examples,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -4,7 +4,9 @@ Each route is fuzzed as an admin, as a user with no role and without a token,
 with valid and invalid requests, both with random path parameters and with
 the ids of seeded objects. A response must not be a 5xx and must match the
 schema.
-The example counts keep the whole module within a few minutes; the long run
+Call sequences come from two state machines: a model of the workflow
+lifecycle and schemathesis' own, which follows the schema's OpenAPI links.
+The example counts keep the whole module within a few minutes. The long run
 is scripts/fuzz_api.py.
 """
 
@@ -15,12 +17,14 @@ from tests.api.fuzzing import (
     build_schema_document,
     fuzz_all,
     fuzz_lifecycle,
+    fuzz_linked_sequences,
     load_fuzz_schema,
     seed_fuzz_data,
 )
 
 MAX_EXAMPLES = 10
 LIFECYCLE_EXAMPLES = 8
+LINKED_EXAMPLES = 15
 OPERATION_LABELS = [
     f"{method.upper()} {path}"
     for path, item in build_schema_document()["paths"].items()
@@ -63,4 +67,15 @@ def test_fuzz_workflow_lifecycle_sequences(live_server, fuzz_users, user_name):
     fuzz_lifecycle(schema, user, tally, max_examples=LIFECYCLE_EXAMPLES)
 
     assert tally.requests >= LIFECYCLE_EXAMPLES
+    assert tally.failures == {}, tally.report()
+
+
+def test_fuzz_linked_sequences_as_admin(live_server, fuzz_users):
+    schema = load_fuzz_schema(live_server.url)
+    admin = fuzz_users["admin"]
+    tally = FuzzTally()
+
+    fuzz_linked_sequences(schema, admin, tally, max_examples=LINKED_EXAMPLES)
+
+    assert tally.requests >= LINKED_EXAMPLES
     assert tally.failures == {}, tally.report()
