@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -578,3 +579,51 @@ def test_purge_deleted_workflows_without_arns_calls_no_aws():
     assert listing.call_count == 0
     assert describe.call_count == 0
     assert Workflow.all_objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_purge_deleted_workflows_concurrent_runs():
+    """Two overlapping runs purge each row once and neither fails."""
+    from django.db import connection
+
+    now = timezone.now()
+    old = [
+        make_workflow(
+            f"wf-old-{index}", deleted_days_ago=40, arn=missing_arn(f"c{index}")
+        )
+        for index in range(40)
+    ]
+    for workflow in old:
+        make_execution(workflow, created=now - timedelta(days=60))
+    barrier = threading.Barrier(2)
+    outputs = []
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            stdout, _ = purge(
+                "--older-than-days", "30", "--delete-executions", "--batch-size", "5"
+            )
+            outputs.append(stdout)
+        except Exception as error:  # noqa: BLE001 (the assert below reports it)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert Workflow.all_objects.count() == 0
+    assert WorkflowExecution.objects.count() == 0
+    purged = [
+        int(re.search(r"Purged (\d+) workflows", out).group(1)) for out in outputs
+    ]
+    skipped = [int(re.search(r"skipped: (\d+)", out).group(1)) for out in outputs]
+    assert sum(purged) == 40
+    assert sum(purged) + sum(skipped) <= 80
