@@ -102,3 +102,33 @@ def test_asset_upload_shows_service_message(admin_client):
 
     assert "is invalid: use a relative path" in response.content.decode()
     assert AssetFile.objects.filter(asset=asset).exists() is False
+
+
+def test_database_bulk_delete_checks_each_row(curator, curator_client):
+    from authz.services import grant
+    from tests.admin.rules import allow
+    from vams.models import Database
+
+    make_database("db-mine")
+    make_database("db-other")
+    allow(curator, "api", ["GET", "DELETE"])
+    allow(curator, "database", ["GET"])
+    grant(
+        curator,
+        object_type="database",
+        actions=["DELETE"],
+        criteria_and=[("databaseId", "equals", "db-mine")],
+    )
+
+    response = curator_client.post(
+        reverse("admin:vams_database_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": ["db-mine", "db-other"],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 403
+    assert Database.objects.filter(database_id="db-other").exists() is True
+    assert Database.objects.filter(database_id="db-mine").exists() is True
