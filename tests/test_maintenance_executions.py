@@ -3,6 +3,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -276,3 +277,39 @@ def test_purge_executions_exit_code_2_from_shell(tmp_path):
         in result.stderr
     )
     assert result.stdout == ""
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_purge_executions_concurrent_runs():
+    """Two overlapping runs delete each row once and neither fails."""
+    from django.db import connection
+
+    for _ in range(30):
+        make_execution("FAILED", stopped_days_ago=40)
+    barrier = threading.Barrier(2)
+    outputs = []
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            stdout, _ = purge("--older-than-days", "30", "--batch-size", "4")
+            outputs.append(stdout)
+        except Exception as error:  # noqa: BLE001 (the assert below reports it)
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert remaining_pks() == set()
+    purged = [
+        int(re.search(r"Purged (\d+) executions", out).group(1)) for out in outputs
+    ]
+    assert sum(purged) == 30
