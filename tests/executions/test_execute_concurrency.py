@@ -12,7 +12,7 @@ from vams.aws import s3
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_execute_route_concurrent_same_file():
     user = make_user("admin", is_superuser=True)
     asset = make_asset(make_database("db-a"), f"xc{uuid.uuid4().hex[:8]}")

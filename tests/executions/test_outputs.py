@@ -294,7 +294,7 @@ def test_execution_succeeds_after_outputs(asset, admin_user):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_outputs_register_once_under_racing_consumers():
     user = make_user("admin", is_superuser=True)
     asset = make_asset(make_database("db-a"), f"xr{uuid.uuid4().hex[:8]}")
