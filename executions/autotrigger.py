@@ -58,7 +58,11 @@ def workflow_matches(auto_trigger: str | None, key: str) -> bool:
 
 
 def asset_file_added(asset_file: AssetFile, *, user) -> TriggerSummary:
-    """Start every matching workflow on ``asset_file`` as ``user``; never raises for a start."""
+    """Start every matching workflow on ``asset_file`` as ``user``.
+
+    A failed start is logged and counted in the summary, and the next workflow
+    still starts.
+    """
     summary = TriggerSummary()
     asset = asset_file.asset
     if is_trigger_excluded(asset_file.key):

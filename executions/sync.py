@@ -29,7 +29,7 @@ class SyncSummary:
 def executions_sync(*, dry_run: bool = False) -> SyncSummary:
     """Refresh every running execution, then register the missed outputs of succeeded ones.
 
-    A running row whose execution Step Functions no longer knows is closed as
+    A running row whose execution Step Functions has no record of is closed as
     ABORTED with error ``ExecutionNotFound``. Each row is written on its own,
     so a failure on one row is counted and the others continue. With
     ``dry_run`` nothing is written and the summary says what would change.
