@@ -319,6 +319,8 @@ def _insert_and_start(
         trigger_source=trigger_source,
         execution_id=str(execution_id),
     )
+    # NOTE: if the commit itself fails after Step Functions started the run, the
+    # run has no row, and sync_executions (which walks rows) does not find it.
     try:
         with transaction.atomic():
             execution.save(force_insert=True)
