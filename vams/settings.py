@@ -163,6 +163,11 @@ VAMS_STATE_MACHINE_PREFIX = env_str("VAMS_STATE_MACHINE_PREFIX", "vams-")
 VAMS_ASSET_BUCKET = env_str("VAMS_ASSET_BUCKET", "vams-assets")
 VAMS_AUXILIARY_BUCKET = env_str("VAMS_AUXILIARY_BUCKET", "vams-assets-auxiliary")
 VAMS_OUTPUT_QUEUE_NAME = env_str("VAMS_OUTPUT_QUEUE_NAME", "vams-process-output")
+# Queue names of the built-in pipelines are this prefix plus the pipeline id.
+VAMS_BUILTIN_QUEUE_PREFIX = env_str("VAMS_BUILTIN_QUEUE_PREFIX", "vams-pipeline-")
+# A built-in pipeline step running longer than this many seconds is stopped
+# and fails with StepTimedOut; keep it below the pipelines' task timeout.
+VAMS_PIPELINE_STEP_TIMEOUT_SECONDS = env_int("VAMS_PIPELINE_STEP_TIMEOUT_SECONDS", 900)
 
 AWS_STORAGE_BUCKET_NAME = VAMS_ASSET_BUCKET
 AWS_S3_REGION_NAME = VAMS_AWS_REGION

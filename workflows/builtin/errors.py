@@ -33,3 +33,11 @@ class UnreadableInput(PipelineError):
 
 class UnsupportedFormat(PipelineError):
     error = "UnsupportedFormat"
+
+
+class ProcessingFailed(PipelineError):
+    error = "ProcessingFailed"
+
+
+class StepTimedOut(PipelineError):
+    error = "StepTimedOut"

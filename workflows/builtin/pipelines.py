@@ -8,7 +8,6 @@ queue URL. Running it again changes nothing that is already in place.
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,7 +15,6 @@ from django.db import transaction
 
 from vams.aws import events, sqs
 from vams.models import GLOBAL
-from workflows.builtin import steps
 from workflows.models import Pipeline
 
 logger = logging.getLogger(__name__)
@@ -30,10 +28,6 @@ TASK_TIMEOUT = "3600"
 HEARTBEAT_TIMEOUT = "300"
 QUEUE_VISIBILITY_SECONDS = 600
 
-StepRunner = Callable[
-    [list[steps.InputFile], steps.OutputFolders, str], steps.StepResult
-]
-
 
 @dataclass(frozen=True)
 class BuiltinPipeline:
@@ -42,7 +36,9 @@ class BuiltinPipeline:
     pipeline_type: str
     execution_type: str
     output_type: str
-    run: StepRunner
+    # The key of the step function in ``steps.STEPS``; a name, because the
+    # step runs in a child process.
+    step: str
 
     @property
     def queue_name(self) -> str:
@@ -71,9 +67,7 @@ BUILTIN_PIPELINES = (
         pipeline_type=Pipeline.PipelineType.STANDARD_FILE,
         execution_type=Pipeline.ExecutionType.SQS,
         output_type=".glb",
-        run=lambda inputs, outputs, output_type: steps.convert_meshes(
-            inputs, outputs, output_type
-        ),
+        step="convert_meshes",
     ),
     BuiltinPipeline(
         pipeline_id="preview-thumbnail",
@@ -81,7 +75,7 @@ BUILTIN_PIPELINES = (
         pipeline_type=Pipeline.PipelineType.PREVIEW_FILE,
         execution_type=Pipeline.ExecutionType.SQS,
         output_type=".png",
-        run=lambda inputs, outputs, output_type: steps.make_previews(inputs, outputs),
+        step="make_previews",
     ),
     BuiltinPipeline(
         pipeline_id="extract-metadata",
@@ -89,9 +83,7 @@ BUILTIN_PIPELINES = (
         pipeline_type=Pipeline.PipelineType.STANDARD_FILE,
         execution_type=Pipeline.ExecutionType.EVENTBRIDGE,
         output_type=".json",
-        run=lambda inputs, outputs, output_type: steps.extract_metadata(
-            inputs, outputs
-        ),
+        step="extract_metadata",
     ),
 )
 

@@ -141,3 +141,23 @@ def _require_candidates(inputs: list[InputFile], candidates: list[InputFile]) ->
 
 def _relative(path: Path, folder: Path) -> str:
     return path.relative_to(folder).as_posix()
+
+
+STEPS = {
+    "convert_meshes": lambda inputs, outputs, output_type: convert_meshes(
+        inputs, outputs, output_type
+    ),
+    "make_previews": lambda inputs, outputs, output_type: make_previews(
+        inputs, outputs
+    ),
+    "extract_metadata": lambda inputs, outputs, output_type: extract_metadata(
+        inputs, outputs
+    ),
+}
+
+
+def run_step(
+    step: str, inputs: list[InputFile], outputs: OutputFolders, output_type: str
+) -> StepResult:
+    """Run the step named ``step`` (a key of ``STEPS``)."""
+    return STEPS[step](inputs, outputs, output_type)

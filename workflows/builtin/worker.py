@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.conf import settings
+
 from vams.aws import s3, sqs, stepfunctions
 from vams.aws.errors import AwsError
-from workflows.builtin import meshes, payload, steps
+from workflows.builtin import isolation, meshes, payload, steps
 from workflows.builtin.errors import (
     InputNotFound,
     InputTooLarge,
@@ -108,7 +110,13 @@ def run_request(
         metadata=folder / "metadata",
     )
     outputs.create()
-    result = pipeline.run(inputs, outputs, request.output_type)
+    result = isolation.run_isolated(
+        pipeline.step,
+        inputs,
+        outputs,
+        request.output_type,
+        timeout_seconds=settings.VAMS_PIPELINE_STEP_TIMEOUT_SECONDS,
+    )
 
     uploaded = []
     for local, target in (
