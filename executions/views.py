@@ -14,6 +14,7 @@ from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
 from vams.api.exception_handler import INVALID_JSON
 from vams.api.pagination import parse_page_request
+from vams.api.parsers import BODY_TOO_DEEP
 from vams.exceptions import InvalidInput
 
 BODY_NOT_OBJECT = "Request body must be a JSON object with workflowDatabaseId; got {kind}."
@@ -29,6 +30,8 @@ def _body_object(request: Request) -> dict:
         data = json.loads(raw)
     except ValueError:
         raise InvalidInput(INVALID_JSON) from None
+    except RecursionError:
+        raise InvalidInput(BODY_TOO_DEEP) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

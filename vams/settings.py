@@ -124,7 +124,7 @@ REST_FRAMEWORK = {
         "authz.permissions.IsAllowedRoute",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["vams.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "vams.api.exception_handler.handle_api_exception",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from vams.api.parsers import BODY_TOO_DEEP, MAX_JSON_DEPTH, json_depth
 from vams.exceptions import InvalidInput
 
 GLOBAL = "GLOBAL"
@@ -35,6 +36,7 @@ DESCRIPTION_MAX_LENGTH = 256
 # The column size of Workflow.auto_trigger_on_file_extensions_upload.
 AUTO_TRIGGER_MAX_LENGTH = 512
 TASK_TIMEOUT_MAX_SECONDS = 604800
+MAX_SECONDS_DIGITS = 18
 # The timeout a callback step gets when its entry sets no taskTimeout.
 DEFAULT_TASK_TIMEOUT_SECONDS = 86400
 
@@ -234,6 +236,10 @@ def parse_workflow_body(raw: bytes | str) -> dict:
         body = json.loads(raw)
     except json.JSONDecodeError as error:
         raise InvalidInput(BODY_INVALID_JSON.format(error=error)) from None
+    except RecursionError:
+        raise InvalidInput(BODY_TOO_DEEP) from None
+    if json_depth(body) > MAX_JSON_DEPTH:
+        raise InvalidInput(BODY_TOO_DEEP)
     if body is None:
         raise InvalidInput(BODY_REQUIRED)
     if not isinstance(body, dict):
@@ -622,7 +628,12 @@ def _whole_seconds(text: str) -> int | None:
     stripped = text.strip()
     if not re.fullmatch(r"[0-9]+", stripped):
         return None
-    return int(stripped)
+    digits = stripped.lstrip("0")
+    # More digits are far over every limit, and int() raises ValueError for
+    # strings of more than 4300 digits.
+    if len(digits) > MAX_SECONDS_DIGITS:
+        return None
+    return int(digits or "0")
 
 
 def _json_object(text: str) -> dict | None:

@@ -61,9 +61,16 @@ def _parse_positive(raw: str | None, name: str, default: int, limit: int) -> int
     if raw is None or raw == "":
         return default
     text = raw.strip()
-    if not WHOLE_NUMBER.fullmatch(text) or not 1 <= int(text) <= limit:
+    digits = text.lstrip("0")
+    # A number with more digits than the limit is over it, and int() raises
+    # ValueError for strings of more than 4300 digits.
+    if (
+        not WHOLE_NUMBER.fullmatch(text)
+        or len(digits) > len(str(limit))
+        or not 1 <= int(digits or "0") <= limit
+    ):
         raise InvalidInput(INVALID_NUMBER.format(name=name, limit=limit, value=raw))
-    return int(text)
+    return int(digits)
 
 
 def encode_token(scope: str, position: list[Any]) -> str:
