@@ -208,3 +208,15 @@ def test_batch_report_finish_without_failures_returns():
     report.finish("Checked 0 items.", noun="items")
 
     assert stdout.getvalue() == ""
+
+
+def test_batch_report_custom_failure_message():
+    command = BaseCommand(stdout=io.StringIO(), stderr=io.StringIO())
+    report = batching.BatchReport(command, verbosity=1)
+    report.add_failures(1)
+
+    with pytest.raises(CommandError) as raised:
+        report.finish("Done.", noun="items", failure_message="1 item failed.")
+
+    assert str(raised.value) == "1 item failed."
+    assert raised.value.returncode == 1

@@ -216,11 +216,19 @@ class BatchReport:
         self.command.stdout.flush()
         self._progress_on_screen = True
 
-    def finish(self, summary: str, *, noun: str, total: int | None = None) -> None:
+    def finish(
+        self,
+        summary: str,
+        *,
+        noun: str,
+        total: int | None = None,
+        failure_message: str | None = None,
+    ) -> None:
         """Print the summary, then raise ``CommandError`` if any object failed.
 
-        ``noun`` names the objects in the failure message, in the plural, and
-        ``total`` is how many were attempted (default: the rows processed).
+        The error is ``failure_message`` when given, else ``FAILURES_SUMMARY``
+        with ``noun`` (the objects, in the plural) and ``total`` (how many were
+        attempted, by default the rows processed).
         """
         self._clear_progress()
         if self.verbosity >= 1:
@@ -230,11 +238,14 @@ class BatchReport:
                 else self.command.style.SUCCESS
             )
             self.command.stdout.write(summary, style)
-        if self.failed:
+        if not self.failed:
+            return
+        if failure_message is None:
             attempted = self.processed if total is None else total
-            raise CommandError(
-                FAILURES_SUMMARY.format(failed=self.failed, total=attempted, noun=noun)
+            failure_message = FAILURES_SUMMARY.format(
+                failed=self.failed, total=attempted, noun=noun
             )
+        raise CommandError(failure_message)
 
     def _clear_progress(self) -> None:
         if self._progress_on_screen:
