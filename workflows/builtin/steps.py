@@ -65,7 +65,7 @@ def convert_meshes(
 ) -> StepResult:
     """Convert every mesh to ``output_type``; images need no conversion and pass.
 
-    Raises UnsupportedFormat when the inputs hold neither a mesh nor an image.
+    Raises UnsupportedFormat when the inputs contain neither a mesh nor an image.
     """
     result = StepResult()
     candidates = usable_inputs(inputs)
