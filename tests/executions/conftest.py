@@ -4,6 +4,7 @@ Workflows here run a state machine chosen by the test (by default one that
 waits an hour), so an execution stays RUNNING for as long as the test needs.
 """
 
+import importlib
 import time
 import uuid
 
@@ -116,3 +117,17 @@ def asset(db):
 @pytest.fixture
 def workflow(db):
     return make_workflow()
+
+
+@pytest.fixture
+def admin_role():
+    """Recreate the built-in admin role, for transactional tests.
+
+    A transactional test flushes the database when it ends, which removes the
+    role that a data migration created, so the next transactional test starts
+    without it.
+    """
+    from django.apps import apps
+
+    migration = importlib.import_module("authz.migrations.0002_admin_role")
+    migration.create_admin_role(apps, None)

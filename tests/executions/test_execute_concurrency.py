@@ -12,8 +12,8 @@ from vams.aws import s3
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_execute_route_concurrent_same_file():
+@pytest.mark.django_db(transaction=True)
+def test_execute_route_concurrent_same_file(admin_role):
     user = make_user("admin", is_superuser=True)
     asset = make_asset(make_database("db-a"), f"xc{uuid.uuid4().hex[:8]}")
     s3.put_object(bucket=settings.VAMS_ASSET_BUCKET, key=f"{asset.base_key}models/part.glb", body=b"x")

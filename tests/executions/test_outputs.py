@@ -294,8 +294,8 @@ def test_execution_succeeds_after_outputs(asset, admin_user):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_outputs_register_once_under_racing_consumers():
+@pytest.mark.django_db(transaction=True)
+def test_outputs_register_once_under_racing_consumers(admin_role):
     user = make_user("admin", is_superuser=True)
     asset = make_asset(make_database("db-a"), f"xr{uuid.uuid4().hex[:8]}")
     s3.put_object(bucket=settings.VAMS_ASSET_BUCKET, key=f"{asset.base_key}models/part.glb", body=b"x")
