@@ -14,7 +14,7 @@ from vams.api import schema as api_schema
 from vams.api.envelope import envelope, list_envelope
 from vams.api.exception_handler import INVALID_JSON
 from vams.api.pagination import parse_page_request
-from vams.api.parsers import BODY_TOO_DEEP
+from vams.api.parsers import BODY_TOO_DEEP, check_json_document
 from vams.exceptions import InvalidInput
 
 BODY_NOT_OBJECT = "Request body must be a JSON object with workflowDatabaseId; got {kind}."
@@ -32,6 +32,7 @@ def _body_object(request: Request) -> dict:
         raise InvalidInput(INVALID_JSON) from None
     except RecursionError:
         raise InvalidInput(BODY_TOO_DEEP) from None
+    check_json_document(data)
     if data is None:
         return {}
     if not isinstance(data, dict):

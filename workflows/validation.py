@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vams.api.parsers import BODY_TOO_DEEP, MAX_JSON_DEPTH, json_depth
+from vams.api.parsers import BODY_TOO_DEEP, check_json_document
 from vams.exceptions import InvalidInput
 
 GLOBAL = "GLOBAL"
@@ -238,8 +238,7 @@ def parse_workflow_body(raw: bytes | str) -> dict:
         raise InvalidInput(BODY_INVALID_JSON.format(error=error)) from None
     except RecursionError:
         raise InvalidInput(BODY_TOO_DEEP) from None
-    if json_depth(body) > MAX_JSON_DEPTH:
-        raise InvalidInput(BODY_TOO_DEEP)
+    check_json_document(body)
     if body is None:
         raise InvalidInput(BODY_REQUIRED)
     if not isinstance(body, dict):
