@@ -74,8 +74,8 @@ class PipelineAdmin(SoftDeleteAdmin):
         "pipeline_id",
         "database_id",
         "pipeline_type",
-        "pipeline_execution_type",
-        "wait_for_callback",
+        "execution_type",
+        "callback",
         "enabled",
         "state",
     ]
@@ -103,6 +103,14 @@ class PipelineAdmin(SoftDeleteAdmin):
             "pipelineType": obj.pipeline_type,
             "pipelineExecutionType": obj.pipeline_execution_type,
         }
+
+    @admin.display(description="Execution", ordering="pipeline_execution_type")
+    def execution_type(self, obj: Pipeline) -> str:
+        return obj.pipeline_execution_type
+
+    @admin.display(description="Callback", ordering="wait_for_callback")
+    def callback(self, obj: Pipeline) -> str:
+        return obj.wait_for_callback
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:

@@ -171,3 +171,20 @@ def test_browser_asset_upload_lists_file(
     assert "chair/models/back.obj" in page.inner_text("#files-group")
     assert "chair/models/seat.obj" in page.inner_text("#files-group")
     save_screenshot(page, "asset-02-uploaded")
+
+
+def test_browser_pipeline_disable_action(page, live_server, superuser, catalog):
+    from workflows.models import Pipeline
+
+    pipeline = Pipeline.objects.get(pipeline_id="convert-step")
+
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/admin/workflows/pipeline/")
+    page.check(f"input[name=_selected_action][value='{pipeline.pk}']")
+    page.select_option("select[name=action]", "disable_selected")
+    page.click("button[name=index]")
+
+    assert "Disabled 1 pipeline(s)." in messages_text(page)
+    save_screenshot(page, "pipelines-01-disabled")
+    pipeline.refresh_from_db()
+    assert pipeline.enabled is False
