@@ -14,8 +14,8 @@ What registration does, per output folder under
   contains an executable is skipped whole, and files whose extension the
   database does not accept are skipped.
 - ``previews/``: the first image in key order is copied to
-  ``previews/<database id>/<asset id>/<name>`` and becomes the asset's
-  ``preview_key``.
+  ``<base key>previews/<name>`` and becomes the asset's ``preview_key``. Keys
+  with a ``previews`` folder never start auto-triggered workflows.
 - ``metadata/``: each ``.json`` object is stored like a file (copied under the
   base key and recorded as an ``AssetFile``); its content is not applied,
   because the service has no metadata store.
@@ -181,7 +181,7 @@ def _copy_outputs(
     preview = _first_preview(location.preview_key)
     if preview is not None:
         name = posixpath.basename(preview.key)
-        target = f"previews/{asset.database_id}/{asset.asset_id}/{name}"
+        target = f"{asset.base_key}previews/{name}"
         _copy(preview.key, target)
         copied.append(preview.key)
         asset.preview_key = target

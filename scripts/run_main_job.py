@@ -8,9 +8,10 @@ port, pipeline worker, output consumer) with a fresh SQLite database in a
 temporary folder. Seeds the demo, a terrain mesh and a photograph from
 matplotlib's sample data. Runs ``convert-and-preview`` on both through the
 API and checks that the GLB loads with trimesh, the PNG opens with Pillow and
-both are registered on the asset. With ``--samples DIR`` (or the environment
-variable VAMS_SAMPLES_DIR) it also runs the workflow on every file in that
-folder and prints a table: file, workflow, status, seconds.
+both are registered on the asset. It also runs the workflow on every file of a
+samples folder and prints a table: file, workflow, status, seconds. The folder
+is ``--samples DIR``, else VAMS_SAMPLES_DIR, else ``../shared/samples`` beside
+the repository when that exists; ``--no-samples`` skips it.
 
 Exit status: 0 when the demo runs succeed and every succeeded run has valid
 outputs, 1 otherwise, 2 for bad arguments.
@@ -27,6 +28,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
+SHARED_SAMPLES = REPOSITORY.parent / "shared" / "samples"
 SAMPLES_ASSET_ID = "main-job-samples"
 
 
@@ -37,6 +39,11 @@ def parse_arguments() -> argparse.Namespace:
         type=Path,
         default=os.environ.get("VAMS_SAMPLES_DIR") or None,
         help="Folder of sample files to run the workflow on as well.",
+    )
+    parser.add_argument(
+        "--no-samples",
+        action="store_true",
+        help="Run only the demo files, even when a samples folder exists.",
     )
     parser.add_argument(
         "--timeout",
@@ -51,7 +58,12 @@ def parse_arguments() -> argparse.Namespace:
         "--database-url",
         help="Use this database instead of a fresh SQLite file; it is migrated and written to.",
     )
-    return parser.parse_args()
+    arguments = parser.parse_args()
+    if arguments.no_samples:
+        arguments.samples = None
+    elif arguments.samples is None and SHARED_SAMPLES.is_dir():
+        arguments.samples = SHARED_SAMPLES
+    return arguments
 
 
 def configure_environment(arguments: argparse.Namespace, work_folder: Path) -> None:

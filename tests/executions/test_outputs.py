@@ -92,7 +92,7 @@ def test_outputs_register_copies_all_folders(asset, workflow, admin_user):
     assert set(registered.values_list("execution_id", flat=True)) == {str(execution.execution_id)}
     assert {f"{base}models/part.gltf", f"{base}part.bin"} <= bucket_keys(base)
     asset.refresh_from_db()
-    assert asset.preview_key == f"previews/db-a/{asset.asset_id}/thumb.png"
+    assert asset.preview_key == f"{asset.base_key}previews/thumb.png"
     assert bucket_keys(asset.preview_key) == {asset.preview_key}
     assert asset.asset_type == "folder"
 
