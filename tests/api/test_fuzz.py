@@ -22,9 +22,9 @@ from tests.api.fuzzing import (
     seed_fuzz_data,
 )
 
-MAX_EXAMPLES = 10
-LIFECYCLE_EXAMPLES = 8
-LINKED_EXAMPLES = 15
+MAX_EXAMPLES = 25
+LIFECYCLE_EXAMPLES = 12
+LINKED_EXAMPLES = 25
 OPERATION_LABELS = [
     f"{method.upper()} {path}"
     for path, item in build_schema_document()["paths"].items()
