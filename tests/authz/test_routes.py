@@ -335,6 +335,15 @@ def test_route_head_is_judged_as_get(admin_user, db):
     assert response.status_code == 200
 
 
+def test_route_unserved_method_is_not_found(db):
+    client = client_for(make_user("nobody"))
+
+    response = client.patch("/workflows", {}, format="json")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not Found"}
+
+
 def test_route_denial_logged_at_info(db, caplog):
     client = client_for(make_user("nobody"))
 
