@@ -106,6 +106,13 @@ class Workflow(SoftDeleteModel):
         indexes = [
             models.Index(fields=["database_id", "workflow_id", "id"]),
             models.Index(fields=["workflow_id", "id"]),
+            # The live-row lists walk this index in order, so a page reads only
+            # its own rows instead of sorting every live workflow.
+            models.Index(
+                fields=["database_id", "workflow_id", "id"],
+                condition=Q(deleted_at__isnull=True),
+                name="workflow_alive_order",
+            ),
         ]
 
     def __str__(self) -> str:
