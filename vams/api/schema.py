@@ -353,7 +353,7 @@ TOKEN_OPERATIONS = {
     "/auth/token/refresh/": ("refreshToken", "Obtain a new access token"),
 }
 TOKEN_ERROR_DESCRIPTIONS = {
-    400: "A required field is missing or blank.",
+    400: "A required field is missing, blank or invalid.",
     401: "Wrong username or password, or an invalid or expired refresh token.",
 }
 
@@ -430,7 +430,7 @@ def _documented_path(path: str) -> str:
     """Spell path parameters in camelCase and drop the optional trailing slash.
 
     The workflows API documents its routes without the slash. The token routes
-    keep it because simplejwt documents them that way.
+    keep it, the form that the run command's banner and clients use.
     """
     path = re.sub(r"\{(\w+)\}", lambda match: "{%s}" % _camel(match[1]), path)
     if path.startswith("/auth/") or path == "/":
