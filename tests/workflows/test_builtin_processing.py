@@ -231,7 +231,7 @@ def test_convert_step_rejects_inputs_without_mesh_or_image(tmp_path, outputs):
     path.write_text("hello")
 
     with pytest.raises(
-        UnsupportedFormat, match="No mesh or image to process in notes.txt"
+        UnsupportedFormat, match="No mesh, point cloud or image to process in notes.txt"
     ):
         steps.convert_meshes(
             [steps.InputFile(path=path, relative_path="notes.txt")], outputs, ".glb"

@@ -244,7 +244,7 @@ def run_workflow_on_files(
 def expected_outputs(relative_path: str) -> dict[str, str]:
     """Return the asset files ``convert-and-preview`` should add, by kind."""
     path = Path(relative_path)
-    if meshes.is_mesh(path):
+    if steps.is_model(path):
         glb = posixpath.splitext(relative_path)[0] + ".glb"
         return {"glb": glb, "png": f"{glb}{steps.PREVIEW_FILE_MARKER}png"}
     if thumbnails.is_image(path):

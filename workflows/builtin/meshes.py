@@ -72,14 +72,31 @@ def flatten(scene: trimesh.Scene) -> trimesh.Trimesh | trimesh.PointCloud:
     """Return one geometry in world coordinates: a mesh, or the points when
     the scene has no faces."""
     if face_count(scene) == 0:
-        points = []
+        points, colors = [], []
         for node in scene.graph.nodes_geometry:
             transform, name = scene.graph[node]
-            points.append(
-                trimesh.transform_points(scene.geometry[name].vertices, transform)
-            )
-        return trimesh.PointCloud(np.vstack(points))
+            geometry = scene.geometry[name]
+            points.append(trimesh.transform_points(geometry.vertices, transform))
+            colors.append(point_colors(geometry))
+        # Colours survive only when every part has them.
+        if any(part is None for part in colors):
+            return trimesh.PointCloud(np.vstack(points))
+        return trimesh.PointCloud(np.vstack(points), colors=np.vstack(colors))
     return scene.to_mesh()
+
+
+def point_colors(geometry) -> np.ndarray | None:
+    """Return the RGBA colour per vertex of a points-only geometry, or None."""
+    if isinstance(geometry, trimesh.PointCloud):
+        colors = np.asarray(geometry.colors)
+    else:
+        visual = getattr(geometry, "visual", None)
+        if visual is None or visual.kind != "vertex":
+            return None
+        colors = np.asarray(visual.vertex_colors)
+    if colors.shape != (len(geometry.vertices), 4):
+        return None
+    return colors
 
 
 def convert(source: Path, target: Path) -> list[Path]:
@@ -134,6 +151,8 @@ def referenced_files(path: Path) -> list[str]:
     with external buffers loads whole. Data URIs and absolute paths are left out.
     """
     extension = path.suffix.lower()
+    if extension not in (".obj", ".mtl", ".gltf"):
+        return []
     text = path.read_text(errors="replace")
     if extension == ".obj":
         return [name.strip() for name in OBJ_MATERIAL_LIBRARY.findall(text)]

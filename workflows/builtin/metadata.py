@@ -1,4 +1,4 @@
-"""Metadata extracted from meshes and images, and the file that carries it.
+"""Metadata extracted from meshes, point clouds and images, and the file that carries it.
 
 The metadata file is what the output processing reads from a pipeline's
 metadata folder: ``<relative path>.metadata.json`` applies to that asset file
@@ -10,21 +10,40 @@ from pathlib import Path
 
 import numpy as np
 
-from workflows.builtin import meshes, thumbnails
+from workflows.builtin import meshes, pointclouds, thumbnails
 from workflows.builtin.errors import UnsupportedFormat
 
 MetadataValue = str | int | float | bool
 
 
 def extract(path: Path) -> dict[str, MetadataValue]:
-    """Return the metadata of the mesh or image in ``path``, keyed by name."""
+    """Return the metadata of the mesh, point cloud or image in ``path``, keyed by name."""
     if meshes.is_mesh(path):
         return _mesh_metadata(path)
+    if pointclouds.is_point_cloud(path):
+        return _point_cloud_metadata(path)
     if thumbnails.is_image(path):
         return _image_metadata(path)
     raise UnsupportedFormat(
-        f"{path.name} is neither a mesh nor an image, so no metadata can be read from it."
+        f"{path.name} is not a mesh, point cloud or image, so no metadata can be "
+        "read from it."
     )
+
+
+def _point_cloud_metadata(path: Path) -> dict[str, MetadataValue]:
+    info = pointclouds.describe(path)
+    values: dict[str, MetadataValue] = {
+        "format": path.suffix.lower().lstrip("."),
+        "pointCount": info.point_count,
+        # Ten digits keep millimetres of georeferenced coordinates.
+        "boundsMin": _triple(info.bounds_min, digits=10),
+        "boundsMax": _triple(info.bounds_max, digits=10),
+        "extents": _triple(info.bounds_max - info.bounds_min, digits=10),
+        "hasColor": info.has_color,
+        "hasIntensity": info.has_intensity,
+    }
+    values.update(info.extra)
+    return values
 
 
 def _mesh_metadata(path: Path) -> dict[str, MetadataValue]:
@@ -39,8 +58,12 @@ def _mesh_metadata(path: Path) -> dict[str, MetadataValue]:
         "boundsMax": _triple(upper),
         "extents": _triple(upper - lower),
     }
+    geometry = meshes.flatten(scene)
     if values["faceCount"]:
-        values["isWatertight"] = bool(meshes.flatten(scene).is_watertight)
+        values["isWatertight"] = bool(geometry.is_watertight)
+    else:
+        values["pointCount"] = values["vertexCount"]
+        values["hasColor"] = meshes.point_colors(geometry) is not None
     return values
 
 
@@ -55,8 +78,8 @@ def _image_metadata(path: Path) -> dict[str, MetadataValue]:
     }
 
 
-def _triple(values: np.ndarray) -> str:
-    return ",".join(f"{value:.6g}" for value in values)
+def _triple(values: np.ndarray, digits: int = 6) -> str:
+    return ",".join(f"{value:.{digits}g}" for value in values)
 
 
 def metadata_document(values: dict[str, MetadataValue]) -> dict:

@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from workflows.builtin import meshes, metadata, thumbnails
+from workflows.builtin import meshes, metadata, pointclouds, thumbnails
 from workflows.builtin.errors import UnsupportedFormat
 
 logger = logging.getLogger(__name__)
@@ -19,6 +19,15 @@ logger = logging.getLogger(__name__)
 PREVIEW_FILE_MARKER = ".previewFile."
 METADATA_FILE_SUFFIX = ".metadata.json"
 MAX_PREVIEWS = 20
+# Files that only make sense beside the model that loads them, and what to run
+# the workflow on instead.
+COMPANION_FILES = {
+    ".mtl": "a material library for an OBJ model; run the workflow on the .obj "
+    "file that references it",
+    ".bin": "a binary buffer of a glTF model; run the workflow on the .gltf file "
+    "that references it",
+    ".lax": "a spatial index of a LAZ point cloud; run the workflow on the .laz file",
+}
 
 
 @dataclass(frozen=True)
@@ -51,39 +60,54 @@ class StepResult:
 
 
 def usable_inputs(inputs: list[InputFile]) -> list[InputFile]:
-    """Return the meshes and images among ``inputs``, derived files left out."""
+    """Return the meshes, point clouds and images among ``inputs``, derived
+    files left out."""
     return [
         item
         for item in inputs
         if not item.is_derived
-        and (meshes.is_mesh(item.path) or thumbnails.is_image(item.path))
+        and (
+            meshes.is_mesh(item.path)
+            or pointclouds.is_point_cloud(item.path)
+            or thumbnails.is_image(item.path)
+        )
     ]
+
+
+def is_model(path: Path) -> bool:
+    """True for a mesh or point cloud, which convert and render as 3D."""
+    return meshes.is_mesh(path) or pointclouds.is_point_cloud(path)
 
 
 def convert_meshes(
     inputs: list[InputFile], outputs: OutputFolders, output_type: str
 ) -> StepResult:
-    """Convert every mesh to ``output_type``; images need no conversion and pass.
+    """Convert every mesh and point cloud to ``output_type``; images pass as they are.
 
-    Raises UnsupportedFormat when the inputs contain neither a mesh nor an image.
+    Raises UnsupportedFormat when the inputs contain no mesh, point cloud or
+    image, and when a point cloud cannot be written as ``output_type``.
     """
     result = StepResult()
     candidates = usable_inputs(inputs)
     _require_candidates(inputs, candidates)
     for item in candidates:
-        if not meshes.is_mesh(item.path):
+        if not is_model(item.path):
             result.skipped.append(item.relative_path)
             continue
         target_relative = str(
             PurePosixPath(item.relative_path).with_suffix(output_type)
         )
-        written = meshes.convert(item.path, outputs.files / target_relative)
+        target = outputs.files / target_relative
+        if pointclouds.is_point_cloud(item.path):
+            written = pointclouds.convert(item.path, target)
+        else:
+            written = meshes.convert(item.path, target)
         result.written.extend(_relative(path, outputs.files) for path in written)
     return result
 
 
 def make_previews(inputs: list[InputFile], outputs: OutputFolders) -> StepResult:
-    """Write a PNG thumbnail per mesh or image (up to ``MAX_PREVIEWS``).
+    """Write a PNG thumbnail per mesh, point cloud or image (up to ``MAX_PREVIEWS``).
 
     Each goes to the files folder as ``<file>.previewFile.png``, the preview
     of that asset file. The first also goes to the previews folder, where it
@@ -92,13 +116,13 @@ def make_previews(inputs: list[InputFile], outputs: OutputFolders) -> StepResult
     result = StepResult()
     candidates = usable_inputs(inputs)
     _require_candidates(inputs, candidates)
-    # Meshes first: a converted model makes a better asset preview than a texture.
-    candidates.sort(
-        key=lambda item: (not meshes.is_mesh(item.path), item.relative_path)
-    )
+    # Models first: a converted model makes a better asset preview than a texture.
+    candidates.sort(key=lambda item: (not is_model(item.path), item.relative_path))
     for item in candidates[:MAX_PREVIEWS]:
         target = outputs.files / f"{item.relative_path}{PREVIEW_FILE_MARKER}png"
-        if meshes.is_mesh(item.path):
+        if pointclouds.is_point_cloud(item.path):
+            thumbnails.point_cloud_thumbnail(item.path, target)
+        elif meshes.is_mesh(item.path):
             thumbnails.mesh_thumbnail(item.path, target)
         else:
             thumbnails.image_thumbnail(item.path, target)
@@ -115,7 +139,7 @@ def make_previews(inputs: list[InputFile], outputs: OutputFolders) -> StepResult
 
 
 def extract_metadata(inputs: list[InputFile], outputs: OutputFolders) -> StepResult:
-    """Write ``<file>.metadata.json`` for every mesh and image."""
+    """Write ``<file>.metadata.json`` for every mesh, point cloud and image."""
     result = StepResult()
     candidates = usable_inputs(inputs)
     _require_candidates(inputs, candidates)
@@ -131,10 +155,19 @@ def extract_metadata(inputs: list[InputFile], outputs: OutputFolders) -> StepRes
 def _require_candidates(inputs: list[InputFile], candidates: list[InputFile]) -> None:
     if candidates:
         return
+    companions = [
+        item for item in inputs if item.path.suffix.lower() in COMPANION_FILES
+    ]
+    if len(companions) == len(inputs) == 1:
+        item = companions[0]
+        raise UnsupportedFormat(
+            f"{item.path.name} is {COMPANION_FILES[item.path.suffix.lower()]}."
+        )
     names = ", ".join(item.relative_path for item in inputs[:5]) or "(no files)"
     raise UnsupportedFormat(
-        f"No mesh or image to process in {names}; supported meshes are "
-        f"{', '.join(sorted(meshes.MESH_EXTENSIONS))} and images "
+        f"No mesh, point cloud or image to process in {names}; supported meshes "
+        f"are {', '.join(sorted(meshes.MESH_EXTENSIONS))}, point clouds "
+        f"{', '.join(sorted(pointclouds.POINT_CLOUD_EXTENSIONS))} and images "
         f"{', '.join(sorted(thumbnails.IMAGE_EXTENSIONS))}."
     )
 

@@ -1,10 +1,11 @@
-"""Preview thumbnails as PNG: images resized with Pillow, meshes drawn on the CPU.
+"""PNG thumbnails: images resized with Pillow, meshes and point clouds drawn on the CPU.
 
 The mesh renderer needs no GPU or window: an orthographic view from above and
 to the side, flat-shaded triangles drawn back to front (painter's algorithm)
 with Pillow at twice the size, then downsampled for smooth edges. Meshes with
 more than ``MAX_RENDER_FACES`` triangles are simplified first, so the time
-stays bounded.
+stays bounded. Point clouds are splatted with numpy into a depth-tested
+image, coloured by their RGB or by height, from at most ``MAX_RENDER_POINTS``.
 """
 
 import logging
@@ -14,14 +15,14 @@ import numpy as np
 import trimesh
 from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
-from workflows.builtin import meshes
+from workflows.builtin import meshes, pointclouds
 from workflows.builtin.errors import InputTooLarge, UnreadableInput
 
 logger = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 512
 MAX_RENDER_FACES = 40_000
-MAX_RENDER_POINTS = 50_000
+MAX_RENDER_POINTS = 2_000_000
 SUPERSAMPLING = 2
 BACKGROUND = (244, 245, 247, 255)
 DEFAULT_COLOR = np.array([176.0, 184.0, 198.0])
@@ -82,15 +83,13 @@ def mesh_thumbnail(source: Path, target: Path, size: int = THUMBNAIL_SIZE) -> Pa
     canvas_size = size * SUPERSAMPLING
     if isinstance(geometry, trimesh.PointCloud):
         canvas = _draw_points(
-            np.asarray(geometry.vertices, dtype=np.float64), canvas_size
+            np.asarray(geometry.vertices, dtype=np.float64),
+            canvas_size,
+            meshes.point_colors(geometry),
         )
     else:
         canvas = _draw_mesh(geometry, canvas_size)
-    # The background is opaque, so RGB loses nothing and makes a smaller file.
-    image = canvas.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    image.save(target, format="PNG")
-    return target
+    return _save_canvas(canvas, target, size)
 
 
 def _draw_mesh(mesh: trimesh.Trimesh, canvas_size: int) -> Image.Image:
@@ -126,24 +125,88 @@ def _draw_mesh(mesh: trimesh.Trimesh, canvas_size: int) -> Image.Image:
     return canvas
 
 
-def _draw_points(points: np.ndarray, canvas_size: int) -> Image.Image:
+def point_cloud_thumbnail(
+    source: Path, target: Path, size: int = THUMBNAIL_SIZE
+) -> Path:
+    """Write a PNG rendering of the LAS, LAZ or E57 point cloud in ``source``."""
+    cloud = pointclouds.read(source, max_points=pointclouds.MAX_PREVIEW_POINTS)
+    points = cloud.points - (cloud.points.min(axis=0) + cloud.points.max(axis=0)) / 2
+    if cloud.z_up:
+        points = trimesh.transform_points(points, pointclouds.Z_UP_TO_Y_UP)
+    canvas = _draw_points(points, size * SUPERSAMPLING, cloud.colors)
+    return _save_canvas(canvas, target, size)
+
+
+def _save_canvas(canvas: Image.Image, target: Path, size: int) -> Path:
+    # The background is opaque, so RGB loses nothing and makes a smaller file.
+    image = canvas.convert("RGB").resize((size, size), Image.Resampling.LANCZOS)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    image.save(target, format="PNG")
+    return target
+
+
+def _draw_points(
+    points: np.ndarray, canvas_size: int, colors: np.ndarray | None = None
+) -> Image.Image:
+    """Splat Y-up ``points`` as round dots, nearest on top, shaded by depth.
+
+    Dots take the points' RGB, or a colour ramp over height when there is none.
+    """
     if len(points) > MAX_RENDER_POINTS:
         step = int(np.ceil(len(points) / MAX_RENDER_POINTS))
         points = points[::step]
+        colors = None if colors is None else colors[::step]
+    if colors is None:
+        base = _height_colors(points[:, 1])
+    else:
+        base = np.asarray(colors, dtype=np.float64)[:, :3]
     view = _to_view(points)
-    screen = _to_screen(view, canvas_size)
+    pixels = np.rint(_to_screen(view, canvas_size)).astype(np.int64)
     depth = view[:, 2]
     span = float(np.ptp(depth)) or 1.0
-    shade = 0.45 + 0.55 * (depth - depth.min()) / span
-    order = np.argsort(depth)
-    canvas = Image.new("RGBA", (canvas_size, canvas_size), BACKGROUND)
-    draw = ImageDraw.Draw(canvas)
-    radius = max(canvas_size // 400, 1)
-    for index in order:
-        x, y = screen[index]
-        color = tuple(int(channel) for channel in DEFAULT_COLOR * shade[index] * 0.8)
-        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
-    return canvas
+    # z points to the viewer, so a larger depth is nearer and drawn brighter.
+    shade = 0.6 + 0.4 * (depth - depth.min()) / span
+    shaded = np.clip(base * shade[:, None], 0, 255).astype(np.uint8)
+
+    radius = _dot_radius(len(points), canvas_size)
+    offsets = np.array(
+        [
+            (dx, dy)
+            for dx in range(-radius, radius + 1)
+            for dy in range(-radius, radius + 1)
+            if dx * dx + dy * dy <= radius * radius
+        ],
+        dtype=np.int64,
+    )
+    # Nearest first, then every dot's pixels; np.unique keeps the first
+    # occurrence of each pixel, which is therefore the nearest point's.
+    order = np.argsort(-depth, kind="stable")
+    xs = (pixels[order, 0][:, None] + offsets[None, :, 0]).ravel()
+    ys = (pixels[order, 1][:, None] + offsets[None, :, 1]).ravel()
+    owners = np.repeat(order, len(offsets))
+    inside = (xs >= 0) & (xs < canvas_size) & (ys >= 0) & (ys < canvas_size)
+    flat = ys[inside] * canvas_size + xs[inside]
+    flat_pixels, first = np.unique(flat, return_index=True)
+
+    canvas = np.empty((canvas_size * canvas_size, 3), dtype=np.uint8)
+    canvas[:] = BACKGROUND[:3]
+    canvas[flat_pixels] = shaded[owners[inside][first]]
+    return Image.fromarray(canvas.reshape(canvas_size, canvas_size, 3), mode="RGB")
+
+
+def _dot_radius(point_count: int, canvas_size: int) -> int:
+    """Return a dot radius in pixels so sparse clouds still read as shapes."""
+    spacing = canvas_size / np.sqrt(max(point_count, 1))
+    return int(np.clip(round(spacing * 0.35), 1, canvas_size // 100))
+
+
+def _height_colors(heights: np.ndarray) -> np.ndarray:
+    """Return RGB from the viridis colour map, low points dark blue, high yellow."""
+    from matplotlib import colormaps
+
+    span = float(np.ptp(heights)) or 1.0
+    normalised = (heights - heights.min()) / span
+    return colormaps["viridis"](normalised)[:, :3] * 255.0
 
 
 def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
