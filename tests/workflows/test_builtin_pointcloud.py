@@ -1,14 +1,18 @@
 import json
+import uuid
 from pathlib import Path
 
 import laspy
 import numpy as np
 import pytest
 import trimesh
+from django.conf import settings
 from PIL import Image
 
-from workflows.builtin import metadata, pointclouds, steps, thumbnails
+from vams.aws import s3
+from workflows.builtin import metadata, pointclouds, steps, thumbnails, worker
 from workflows.builtin.errors import UnreadableInput, UnsupportedFormat
+from workflows.builtin.pipelines import builtin_pipeline
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "pointcloud"
 SAMPLE_FILES = sorted(SAMPLES.glob("*")) if SAMPLES.is_dir() else []
@@ -83,7 +87,7 @@ def _assert_not_blank(png: Path):
         pixels = np.asarray(image.convert("RGB"))
     background = np.array(thumbnails.BACKGROUND[:3])
     drawn = np.any(pixels != background, axis=2).mean()
-    assert drawn > 0.0005, f"only {drawn:.4%} of the thumbnail differs from the background"
+    assert drawn > 0.0005, f"only {drawn:.4%} of the pixels differ from the background"
 
 
 def test_read_las_scales_coordinates(las_file):
@@ -255,7 +259,8 @@ def test_convert_e57_to_las(e57_file, tmp_path):
     las = laspy.read(str(target))
     assert len(las.points) == 800
     assert np.all(las.red == 200 * 257)
-    assert np.allclose(las.x.max(), pointclouds.read(e57_file).points[:, 0].max(), atol=0.001)
+    source_max = pointclouds.read(e57_file).points[:, 0].max()
+    assert np.isclose(las.x.max(), source_max, atol=0.001)
 
 
 def test_metadata_las(las_file):
@@ -383,9 +388,21 @@ def test_steps_reject_unsupported_point_cloud_output(las_file, tmp_path):
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("cow.mtl", "cow.mtl is a material library for an OBJ model; run the workflow on the .obj file"),
-        ("scene.bin", "scene.bin is a binary buffer of a glTF model; run the workflow on the .gltf file"),
-        ("tile.lax", "tile.lax is a spatial index of a LAZ point cloud; run the workflow on the .laz file"),
+        (
+            "cow.mtl",
+            "cow.mtl is a material library for an OBJ model; "
+            "run the workflow on the .obj file",
+        ),
+        (
+            "scene.bin",
+            "scene.bin is a binary buffer of a glTF model; "
+            "run the workflow on the .gltf file",
+        ),
+        (
+            "tile.lax",
+            "tile.lax is a spatial index of a LAZ point cloud; "
+            "run the workflow on the .laz file",
+        ),
     ],
 )
 def test_steps_companion_file_cause(tmp_path, name, expected):
@@ -433,3 +450,63 @@ def _source_point_count(path: Path) -> int:
             e57.close()
     with laspy.open(str(path)) as reader:
         return reader.header.point_count
+
+
+def _worker_body(input_key: str, prefix: str, output_type: str) -> dict:
+    bucket = settings.VAMS_ASSET_BUCKET
+    return {
+        "inputS3AssetFilePath": f"s3://{bucket}/{input_key}",
+        "outputS3AssetFilesPath": f"s3://{bucket}/{prefix}files/",
+        "outputS3AssetPreviewPath": f"s3://{bucket}/{prefix}previews/",
+        "outputS3AssetMetadataPath": f"s3://{bucket}/{prefix}metadata/",
+        "bucketAsset": bucket,
+        "inputAssetFileKey": input_key,
+        "inputAssetLocationKey": "xpc/",
+        "outputType": output_type,
+        "inputParameters": "",
+    }
+
+
+@pytest.mark.parametrize(
+    ("pipeline_id", "output_type", "expected"),
+    [
+        ("convert-mesh-glb", ".glb", ["files/scans/scan.glb"]),
+        (
+            "preview-thumbnail",
+            ".png",
+            ["files/scans/scan.las.previewFile.png", "previews/scan.png"],
+        ),
+        ("extract-metadata", ".json", ["metadata/scans/scan.las.metadata.json"]),
+    ],
+)
+def test_worker_processes_las_from_s3(las_file, pipeline_id, output_type, expected):
+    bucket = settings.VAMS_ASSET_BUCKET
+    prefix = f"pipelines/{pipeline_id}/j/output/{uuid.uuid4()}/"
+    s3.put_object(bucket=bucket, key="xpc/scans/scan.las", body=las_file.read_bytes())
+    body = _worker_body("xpc/scans/scan.las", prefix, output_type)
+
+    outcome = worker.process_message(
+        builtin_pipeline(pipeline_id), json.dumps({"body": body})
+    )
+
+    assert outcome.succeeded, outcome.cause
+    keys = sorted(item.key for item in s3.list_objects(bucket=bucket, prefix=prefix))
+    assert keys == [prefix + key for key in expected]
+
+
+def test_worker_reports_companion_file_cause():
+    bucket = settings.VAMS_ASSET_BUCKET
+    prefix = f"pipelines/convert-mesh-glb/j/output/{uuid.uuid4()}/"
+    s3.put_object(bucket=bucket, key="xpc/cow.mtl", body=b"newmtl a\nmap_Kd cow.png\n")
+    body = _worker_body("xpc/cow.mtl", prefix, ".glb")
+
+    outcome = worker.process_message(
+        builtin_pipeline("convert-mesh-glb"), json.dumps({"body": body})
+    )
+
+    assert outcome.succeeded is False
+    assert outcome.error == "UnsupportedFormat"
+    assert outcome.cause == (
+        "cow.mtl is a material library for an OBJ model; run the workflow on the "
+        ".obj file that references it."
+    )

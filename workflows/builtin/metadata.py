@@ -1,4 +1,4 @@
-"""Metadata extracted from meshes, point clouds and images, and the file that carries it.
+"""Metadata of meshes, point clouds and images, and the file that carries it.
 
 The metadata file is what the output processing reads from a pipeline's
 metadata folder: ``<relative path>.metadata.json`` applies to that asset file
@@ -17,7 +17,7 @@ MetadataValue = str | int | float | bool
 
 
 def extract(path: Path) -> dict[str, MetadataValue]:
-    """Return the metadata of the mesh, point cloud or image in ``path``, keyed by name."""
+    """Return the metadata of the mesh, point cloud or image in ``path`` by name."""
     if meshes.is_mesh(path):
         return _mesh_metadata(path)
     if pointclouds.is_point_cloud(path):

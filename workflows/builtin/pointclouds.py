@@ -54,7 +54,10 @@ class PointCloud:
 
 @dataclass
 class CloudInfo:
-    """A point cloud's count, bounds and attributes; for LAS and LAZ from the header alone."""
+    """A point cloud's count, bounds and attributes.
+
+    LAS and LAZ fill it from the header alone. E57 reads every point.
+    """
 
     point_count: int
     bounds_min: np.ndarray
@@ -276,7 +279,8 @@ def _describe_las(path: Path) -> CloudInfo:
 
 
 def _crs_name(records) -> str:
-    """Return the name in the first WKT record, e.g. "NAD_1983_HARN_Lambert_Conformal_Conic"."""
+    """Return the name in the first WKT record, such as
+    "NAD_1983_HARN_Lambert_Conformal_Conic", or "" when there is none."""
     for record in records:
         text = getattr(record, "string", "")
         if isinstance(text, bytes):

@@ -178,8 +178,9 @@ def _draw_points(
         ],
         dtype=np.int64,
     )
-    # Nearest first, then every dot's pixels; np.unique keeps the first
-    # occurrence of each pixel, which is therefore the nearest point's.
+    # Entries are ordered nearest point first, each followed by its dot's
+    # pixels. np.unique returns the first occurrence of each pixel, which is
+    # therefore the nearest point's.
     order = np.argsort(-depth, kind="stable")
     xs = (pixels[order, 0][:, None] + offsets[None, :, 0]).ravel()
     ys = (pixels[order, 1][:, None] + offsets[None, :, 1]).ravel()
