@@ -510,3 +510,36 @@ def test_worker_reports_companion_file_cause():
         "cow.mtl is a material library for an OBJ model; run the workflow on the "
         ".obj file that references it."
     )
+
+
+def test_steps_convert_ply_points_to_laz(tmp_path):
+    path = tmp_path / "dots.ply"
+    points = _grid_points(200)
+    colors = np.tile([250, 10, 10, 255], (200, 1)).astype(np.uint8)
+    pointclouds.write_ply(pointclouds.PointCloud(points, colors[:, :3]), path)
+    outputs = steps.OutputFolders(
+        files=tmp_path / "f", previews=tmp_path / "p", metadata=tmp_path / "m"
+    )
+
+    result = steps.convert_meshes(
+        [steps.InputFile(path=path, relative_path="dots.ply")], outputs, ".laz"
+    )
+
+    assert result.written == ["dots.laz"]
+    las = laspy.read(str(outputs.files / "dots.laz"))
+    assert len(las.points) == 200
+    assert np.allclose(np.sort(las.x), np.sort(points[:, 0]), atol=0.001)
+    assert np.all(las.red == 250 * 257)
+
+
+def test_steps_reject_mesh_with_faces_to_las(tmp_path):
+    path = tmp_path / "box.obj"
+    trimesh.creation.box().export(path)
+    outputs = steps.OutputFolders(
+        files=tmp_path / "f", previews=tmp_path / "p", metadata=tmp_path / "m"
+    )
+
+    with pytest.raises(UnsupportedFormat, match="box.obj is a mesh with faces"):
+        steps.convert_meshes(
+            [steps.InputFile(path=path, relative_path="box.obj")], outputs, ".las"
+        )

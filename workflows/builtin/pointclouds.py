@@ -1,6 +1,7 @@
 """Read, convert and describe point clouds: LAS and LAZ with laspy, E57 with pye57.
 
-PLY point clouds (a PLY without faces) load through trimesh in ``meshes``.
+PLY point clouds (a PLY without faces) load through trimesh in ``meshes``;
+this module reads them only to write LAS or LAZ.
 LAS, LAZ and E57 store Z up, while glTF is Y up, so glTF outputs rotate the
 points. glTF stores positions as 32-bit floats, which lose centimetres at
 georeferenced magnitudes (a float32 near 636,000 has a step of 0.0625). The
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from workflows.builtin import meshes
 from workflows.builtin.errors import InputTooLarge, UnreadableInput, UnsupportedFormat
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,7 @@ def is_point_cloud(path: Path) -> bool:
 
 
 def read(path: Path, *, max_points: int | None = None) -> PointCloud:
-    """Read the points of a LAS, LAZ or E57 file.
+    """Read the points of a LAS, LAZ or E57 file, or of a mesh file without faces.
 
     With ``max_points``, a larger cloud is subsampled to at most that many
     points. Without it, a cloud over ``MAX_CONVERT_POINTS`` raises InputTooLarge.
@@ -83,6 +85,8 @@ def read(path: Path, *, max_points: int | None = None) -> PointCloud:
         cloud = _read_las(path, max_points)
     elif extension == ".e57":
         cloud = _read_e57(path, max_points)
+    elif meshes.is_mesh(path):
+        cloud = _read_mesh_points(path, max_points)
     else:
         raise UnsupportedFormat(
             f"{path.name} is not a supported point cloud; expected one of "
@@ -156,6 +160,28 @@ def _read_las(path: Path, max_points: int | None) -> PointCloud:
         colors=_to_8_bit(np.vstack(colors)) if has_color else None,
         intensity=np.concatenate(intensity) if has_intensity else None,
         source_count=count,
+    )
+
+
+def _read_mesh_points(path: Path, max_points: int | None) -> PointCloud:
+    """Read a points-only mesh file, such as a PLY point cloud, through trimesh."""
+    scene = meshes.load_scene(path)
+    if meshes.face_count(scene):
+        raise UnsupportedFormat(
+            f"{path.name} is a mesh with faces, and LAS and LAZ store points only; "
+            f"convert it to one of {', '.join(sorted(meshes.OUTPUT_EXTENSIONS))}."
+        )
+    geometry = meshes.flatten(scene)
+    count = len(geometry.vertices)
+    _check_count(path, count, max_points)
+    keep = slice(None, None, _stride(count, max_points))
+    colors = meshes.point_colors(geometry)
+    return PointCloud(
+        points=np.asarray(geometry.vertices, dtype=np.float64)[keep],
+        colors=None if colors is None else colors[keep, :3].astype(np.uint8),
+        source_count=count,
+        # PLY has no axis convention, so the points keep the axes they have.
+        z_up=False,
     )
 
 

@@ -98,7 +98,11 @@ def convert_meshes(
             PurePosixPath(item.relative_path).with_suffix(output_type)
         )
         target = outputs.files / target_relative
-        if pointclouds.is_point_cloud(item.path):
+        # LAS and LAZ outputs go through the point cloud writer, which takes
+        # points-only mesh files (PLY point clouds) and rejects meshes with faces.
+        if pointclouds.is_point_cloud(item.path) or (
+            output_type in pointclouds.LAS_EXTENSIONS
+        ):
             written = pointclouds.convert(item.path, target)
         else:
             written = meshes.convert(item.path, target)

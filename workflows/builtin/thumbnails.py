@@ -182,6 +182,11 @@ def _draw_points(
     # pixels. np.unique returns the first occurrence of each pixel, which is
     # therefore the nearest point's.
     order = np.argsort(-depth, kind="stable")
+    # Only the nearest point at each dot centre can show, so the rest are
+    # dropped first. That bounds the entries below by the canvas' pixel count.
+    centres = pixels[order, 1] * canvas_size + pixels[order, 0]
+    _, nearest = np.unique(centres, return_index=True)
+    order = order[np.sort(nearest)]
     xs = (pixels[order, 0][:, None] + offsets[None, :, 0]).ravel()
     ys = (pixels[order, 1][:, None] + offsets[None, :, 1]).ravel()
     owners = np.repeat(order, len(offsets))
