@@ -4,10 +4,10 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/bench_pointclouds.py [--points 500000 5000000]
 
-For each size the script writes a LAZ file with RGB into a temporary folder,
-then prints the wall time and the peak resident memory growth of the
-thumbnail (which subsamples to ``MAX_PREVIEW_POINTS``), of the conversions to
-GLB and PLY, and of the metadata read, on the machine at hand. Each measured
+For each size the script writes a LAZ file with RGB into a temporary folder.
+It then prints the wall time and peak resident memory growth of the metadata
+read, the thumbnail (subsampled to ``MAX_PREVIEW_POINTS``) and the conversions
+to GLB, PLY and LAZ, on the machine at hand. Each measured
 call runs in its own child process, so one call's memory does not hide the
 next one's.
 """
