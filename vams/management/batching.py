@@ -1,13 +1,14 @@
-"""Conventions shared by maintenance commands that work through a table in batches.
+"""Conventions shared by the maintenance commands an operator schedules.
 
 Every such command:
 
-- takes ``--dry-run`` (report, change nothing) and ``--batch-size`` (default
-  500), and ``--older-than-days`` where rows age out;
-- reads rows in primary-key order with a keyset query per batch, and its
-  service writes each batch in its own transaction, so an interrupted run loses
-  at most the batch in flight and a re-run finishes the job;
-- shows a progress line only when stdout is a terminal;
+- takes ``--dry-run`` (report, change nothing); one that works through a
+  table in batches also takes ``--batch-size`` (default 500), and
+  ``--older-than-days`` where rows age out;
+- in batches, reads rows in primary-key order with a keyset query per batch,
+  and its service writes each batch in its own transaction, so an interrupted
+  run loses at most the batch in flight and a re-run finishes the job;
+- in batches, shows a progress line only when stdout is a terminal;
 - prints one summary line with counts at verbosity 1, one line per object at
   verbosity 2, and nothing but errors at verbosity 0;
 - counts failed objects, keeps going, and raises ``CommandError`` (exit 1) at
