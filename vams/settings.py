@@ -6,6 +6,7 @@ emulator. Production sets ``DATABASE_URL`` to PostgreSQL and leaves
 ``VAMS_AWS_ENDPOINT_URL`` unset so boto3 talks to real AWS.
 """
 
+import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -163,6 +164,14 @@ VAMS_STATE_MACHINE_PREFIX = env_str("VAMS_STATE_MACHINE_PREFIX", "vams-")
 VAMS_ASSET_BUCKET = env_str("VAMS_ASSET_BUCKET", "vams-assets")
 VAMS_AUXILIARY_BUCKET = env_str("VAMS_AUXILIARY_BUCKET", "vams-assets-auxiliary")
 VAMS_OUTPUT_QUEUE_NAME = env_str("VAMS_OUTPUT_QUEUE_NAME", "vams-process-output")
+# boto3 reads credentials from the EC2 instance metadata service only when this
+# is true (on EC2 with an instance role). Elsewhere a missing credential fails
+# at once instead of probing that address.
+VAMS_AWS_INSTANCE_METADATA = env_bool("VAMS_AWS_INSTANCE_METADATA", False)
+if not VAMS_AWS_INSTANCE_METADATA:
+    # botocore reads this variable whenever it resolves credentials, so it
+    # covers django-storages' clients as well as the gateways'.
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 # Queue names of the built-in pipelines are this prefix plus the pipeline id.
 VAMS_BUILTIN_QUEUE_PREFIX = env_str("VAMS_BUILTIN_QUEUE_PREFIX", "vams-pipeline-")
 # A built-in pipeline step running longer than this many seconds is stopped
