@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "vams.apps.VamsConfig",
     "authz.apps.AuthzConfig",
     "workflows.apps.WorkflowsConfig",
@@ -143,6 +144,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "VAMS Workflows API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's scripts come from this installation, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "DESCRIPTION": (
         "Workflows chain pipelines into AWS Step Functions state machines and run "
         "them on asset files. Send 'Authorization: Bearer <access token>' from "

@@ -52,7 +52,11 @@ class Command(BaseCommand):
             step(self.stdout)
         self._print_banner(options["addr"], aws.endpoint_url, admin, options["admin_password"])
         try:
-            call_command("runserver", options["addr"], use_reloader=False)
+            # The embedded default runs with DEBUG off, and runserver then serves
+            # static files (admin CSS, Swagger UI) only when asked to.
+            call_command(
+                "runserver", options["addr"], use_reloader=False, insecure_serving=True
+            )
         finally:
             aws.stop()
 
