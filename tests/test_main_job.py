@@ -86,8 +86,12 @@ def test_main_job_runs_demo_and_samples(tmp_path, database_url):
         "obj/cow/cow.obj",
         "ply/Wuson.ply",
         "images/rocket.jpg",
+        "pointcloud/simple.las",
+        "pointcloud/autzen_trim.laz",
+        "pointcloud/A4.e57",
     ):
         assert sample_runs[name]["status"] == "SUCCEEDED", sample_runs[name]
         assert sample_runs[name]["problems"] == []
-    assert sample_runs["pointcloud/simple.las"]["status"] == "FAILED"
-    assert sample_runs["pointcloud/simple.las"]["error"] == "UnsupportedFormat"
+    # A material library alone is not a model: the run fails with a reason.
+    assert sample_runs["obj/cow/cow.mtl"]["status"] == "FAILED"
+    assert sample_runs["obj/cow/cow.mtl"]["error"] == "UnsupportedFormat"
