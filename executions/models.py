@@ -57,6 +57,11 @@ class WorkflowExecution(models.Model):
         ]
         indexes = [
             models.Index(fields=["asset", "-date_created", "-id"]),
+            # Purging a deleted workflow's history selects by its keys.
+            models.Index(
+                fields=["workflow_database_id", "workflow_id", "id"],
+                name="execution_workflow_keys",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -253,9 +253,6 @@ def _chunks(workflows: list[Workflow]):
         yield workflows[start : start + EXECUTION_FILTER_CHUNK]
 
 
-# NOTE: executions have no index on (workflow_database_id, workflow_id), so
-# each chunk scans the executions table; --delete-executions is slow on a
-# large execution history.
 def _count_executions(workflows: list[Workflow]) -> int:
     return sum(
         WorkflowExecution.objects.filter(_executions_filter(chunk)).count()
