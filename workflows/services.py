@@ -141,11 +141,17 @@ def _stored_pipeline_facts(
     rows = Pipeline.objects.filter(
         pipeline_id__in=names, database_id__in=database_ids
     ).values_list(
-        "database_id", "pipeline_id", "pipeline_type", "pipeline_execution_type"
+        "database_id",
+        "pipeline_id",
+        "pipeline_type",
+        "pipeline_execution_type",
+        "user_provided_resource",
     )
     return {
-        (database_id, pipeline_id): PipelineFacts(pipeline_type, execution_type)
-        for database_id, pipeline_id, pipeline_type, execution_type in rows
+        (database_id, pipeline_id): PipelineFacts(
+            pipeline_type, execution_type, resource
+        )
+        for database_id, pipeline_id, pipeline_type, execution_type, resource in rows
     }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from vams.api.parsers import BODY_TOO_DEEP, check_json_document
 from vams.exceptions import InvalidInput
+from workflows.statemachine import DEFAULT_EVENT_BUS, DEFAULT_EVENT_SOURCE
 
 GLOBAL = "GLOBAL"
 
@@ -39,6 +40,11 @@ TASK_TIMEOUT_MAX_SECONDS = 604800
 MAX_SECONDS_DIGITS = 18
 # The timeout a callback step gets when its entry sets no taskTimeout.
 DEFAULT_TASK_TIMEOUT_SECONDS = 86400
+# Each function entry becomes one Task state of the state machine, and every
+# restart rebuilds it. Definitions far past this size take seconds to build and
+# parse (2,000 entries took about 80 s on the embedded emulator), and no
+# realistic chain of processing steps is that long.
+MAX_PIPELINE_FUNCTIONS = 50
 
 PIPELINE_TYPES = ("standardFile", "previewFile")
 PIPELINE_EXECUTION_TYPES = ("Lambda", "SQS", "EventBridge")
@@ -86,6 +92,11 @@ SPECIFIED_PIPELINES_NOT_OBJECT = (
     "specifiedPipelines must be an object with a 'functions' list; got {value}."
 )
 FUNCTIONS_NOT_LIST = "specifiedPipelines.functions must be a list; got {value}."
+FUNCTIONS_TOO_MANY = (
+    "specifiedPipelines.functions must contain at most "
+    + str(MAX_PIPELINE_FUNCTIONS)
+    + " pipelines; got {count}."
+)
 FUNCTIONS_EMPTY = (
     "At least one pipeline function is required in specifiedPipelines.functions."
 )
@@ -148,6 +159,14 @@ ENTRY_PIPELINE_MISMATCH = (
     "Pipeline entry {index} {field} is {value}, but pipeline {name} in database "
     "{database_id} has {field} {stored}."
 )
+ENTRY_RESOURCE_MISMATCH = (
+    "Pipeline entry {index} userProvidedResource names resource {value}, but "
+    "pipeline {name} in database {database_id} uses {stored}."
+)
+ENTRY_RESOURCE_FIELD_MISMATCH = (
+    "Pipeline entry {index} userProvidedResource has {field} {value}, but "
+    "pipeline {name} in database {database_id} uses {field} {stored}."
+)
 AUTO_TRIGGER_INVALID = (
     "Invalid autoTriggerOnFileExtensionsUpload format; got {value}. Use blank, "
     "'all', or comma-separated file extensions made of letters, digits, '-' or "
@@ -177,6 +196,8 @@ class PipelineFacts:
 
     pipeline_type: str
     pipeline_execution_type: str
+    # The pipeline row's userProvidedResource text, a JSON object.
+    user_provided_resource: str
 
 
 # Path parameters and query flags.
@@ -336,6 +357,8 @@ def _specified_pipelines_errors(
         return [FUNCTIONS_EMPTY]
     if not isinstance(functions, list):
         return [FUNCTIONS_NOT_LIST.format(value=_show(functions))]
+    if len(functions) > MAX_PIPELINE_FUNCTIONS:
+        return [FUNCTIONS_TOO_MANY.format(count=len(functions))]
     errors: list[str] = []
     for index, entry in enumerate(functions):
         errors += function_entry_errors(index, entry, workflow_database_id)
@@ -563,6 +586,60 @@ def pipeline_reference_errors(
                         stored=_show(stored),
                     )
                 )
+        errors += _resource_mismatch_errors(index, entry, facts)
+    return errors
+
+
+def _resource_mismatch_errors(
+    index: int, entry: dict, facts: PipelineFacts
+) -> list[str]:
+    """Return a sentence for each target of ``entry`` that differs from its pipeline's.
+
+    The entry's userProvidedResource decides where the state machine sends
+    work, so it must name the pipeline's own resource. Values are compared as
+    parsed JSON, and a missing or empty key counts as the value the state
+    machine uses in its place.
+    """
+    execution_type = facts.pipeline_execution_type
+    entry_resource = _json_object(entry["userProvidedResource"]) or {}
+    # NOTE: a stored resource that is not a JSON object compares as {}, so
+    # every entry that names a resourceId is then rejected.
+    stored_resource = _json_object(facts.user_provided_resource) or {}
+    default_resource_id = DEFAULT_EVENT_BUS if execution_type == "EventBridge" else ""
+    entry_fields = {
+        "index": index,
+        "name": _show(entry["name"]),
+        "database_id": _show(entry["databaseId"]),
+    }
+
+    errors: list[str] = []
+    value = entry_resource.get("resourceId") or default_resource_id
+    stored = stored_resource.get("resourceId") or default_resource_id
+    if value != stored:
+        errors.append(
+            ENTRY_RESOURCE_MISMATCH.format(
+                value=_show(value), stored=_show(stored), **entry_fields
+            )
+        )
+    if execution_type != "EventBridge":
+        return errors
+
+    defaults = {"eventSource": DEFAULT_EVENT_SOURCE, "eventDetailType": entry["name"]}
+    for field, default in defaults.items():
+        stored = stored_resource.get(field)
+        # A pipeline that leaves the field out accepts any value in the entry.
+        if not stored:
+            continue
+        value = entry_resource.get(field) or default
+        if value != stored:
+            errors.append(
+                ENTRY_RESOURCE_FIELD_MISMATCH.format(
+                    field=field,
+                    value=_show(value),
+                    stored=_show(stored),
+                    **entry_fields,
+                )
+            )
     return errors
 
 

@@ -542,6 +542,56 @@ def test_put_rejects_execution_type_mismatch(api_client, pipeline):
     )
 
 
+def test_put_rejects_other_sqs_queue(api_client, db):
+    sqs = make_pipeline(
+        "convert-mesh-glb",
+        pipeline_execution_type="SQS",
+        user_provided_resource=json.dumps({"resourceId": SQS_QUEUE_URL}),
+    )
+    other_queue = "https://sqs.us-east-1.amazonaws.com/123456789012/other-queue"
+    entry = function_entry(
+        sqs, userProvidedResource=json.dumps({"resourceId": other_queue})
+    )
+
+    response = put(api_client, workflow_body(functions=[entry]))
+
+    assert_rejected(
+        response,
+        v.ENTRY_RESOURCE_MISMATCH.format(
+            index=0,
+            value=v._show(other_queue),
+            name="'convert-mesh-glb'",
+            database_id="'GLOBAL'",
+            stored=v._show(SQS_QUEUE_URL),
+        ),
+    )
+
+
+def test_put_rejects_other_event_source(api_client, db):
+    resource = {"resourceId": "default", "eventSource": "vams.worker"}
+    events = make_pipeline(
+        "event-pipeline",
+        pipeline_execution_type="EventBridge",
+        user_provided_resource=json.dumps(resource),
+    )
+    entry = function_entry(
+        events,
+        userProvidedResource=json.dumps({**resource, "eventSource": "other.source"}),
+    )
+
+    response = put(api_client, workflow_body(functions=[entry]))
+
+    assert_rejected(response, "has eventSource 'other.source', but pipeline")
+
+
+def test_put_rejects_too_many_functions(api_client, pipeline):
+    functions = [function_entry(pipeline)] * (v.MAX_PIPELINE_FUNCTIONS + 1)
+
+    response = put(api_client, workflow_body(functions=functions))
+
+    assert_rejected(response, v.FUNCTIONS_TOO_MANY.format(count=51))
+
+
 def test_put_accepts_disabled_pipeline(api_client, db):
     disabled = make_pipeline("disabled-pipeline", enabled=False)
 

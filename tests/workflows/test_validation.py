@@ -23,7 +23,24 @@ BODY = {
     "specifiedPipelines": {"functions": [FUNCTION]},
 }
 FACTS = {
-    ("GLOBAL", "3d-conversion-pipeline"): v.PipelineFacts("standardFile", "Lambda")
+    ("GLOBAL", "3d-conversion-pipeline"): v.PipelineFacts(
+        "standardFile",
+        "Lambda",
+        json.dumps({"resourceId": "vams-3dconversion", "resourceType": "Lambda"}),
+    )
+}
+EVENT_PIPELINE = {
+    **FUNCTION,
+    "name": "event-pipeline",
+    "pipelineExecutionType": "EventBridge",
+    "userProvidedResource": json.dumps(
+        {"resourceId": "vams-bus", "eventSource": "vams.worker"}
+    ),
+}
+EVENT_FACTS = {
+    ("GLOBAL", "event-pipeline"): v.PipelineFacts(
+        "standardFile", "EventBridge", EVENT_PIPELINE["userProvidedResource"]
+    )
 }
 
 
@@ -156,6 +173,122 @@ def test_validation_pipeline_reference_reports_both_mismatches():
     assert len(errors) == 2
     assert "pipelineType is 'previewFile'" in errors[0]
     assert "pipelineExecutionType is 'SQS'" in errors[1]
+
+
+def event_facts(stored_resource: str) -> dict:
+    pipeline = v.PipelineFacts("standardFile", "EventBridge", stored_resource)
+    return {("GLOBAL", "event-pipeline"): pipeline}
+
+
+def test_validation_resource_compares_parsed_json():
+    # Other keys, key order and spacing differ, but the resourceId is the same.
+    resource = '{ "isProvided": true,"resourceId":"vams-3dconversion"}'
+    entry = {**FUNCTION, "userProvidedResource": resource}
+
+    assert v.pipeline_reference_errors([entry], FACTS) == []
+
+
+def test_validation_resource_id_mismatch():
+    entry = {**FUNCTION, "userProvidedResource": json.dumps({"resourceId": "other"})}
+
+    errors = v.pipeline_reference_errors([entry], FACTS)
+
+    assert errors == [
+        v.ENTRY_RESOURCE_MISMATCH.format(
+            index=0,
+            value="'other'",
+            name="'3d-conversion-pipeline'",
+            database_id="'GLOBAL'",
+            stored="'vams-3dconversion'",
+        )
+    ]
+
+
+def test_validation_resource_id_missing_in_entry():
+    entry = {**FUNCTION, "userProvidedResource": "{}"}
+
+    errors = v.pipeline_reference_errors([entry], FACTS)
+
+    assert len(errors) == 1
+    assert "names resource '', but" in errors[0]
+
+
+def test_validation_event_source_mismatch():
+    entry = {
+        **EVENT_PIPELINE,
+        "userProvidedResource": json.dumps(
+            {"resourceId": "vams-bus", "eventSource": "other.source"}
+        ),
+    }
+
+    errors = v.pipeline_reference_errors([entry], EVENT_FACTS)
+
+    assert errors == [
+        v.ENTRY_RESOURCE_FIELD_MISMATCH.format(
+            index=0,
+            field="eventSource",
+            value="'other.source'",
+            name="'event-pipeline'",
+            database_id="'GLOBAL'",
+            stored="'vams.worker'",
+        )
+    ]
+
+
+def test_validation_event_source_missing_uses_default():
+    resource = json.dumps({"resourceId": "vams-bus"})
+    entry = {**EVENT_PIPELINE, "userProvidedResource": resource}
+
+    errors = v.pipeline_reference_errors([entry], EVENT_FACTS)
+
+    assert len(errors) == 1
+    assert "eventSource 'vams.pipeline', but" in errors[0]
+
+
+def test_validation_event_detail_type_default_is_name():
+    stored = json.dumps({"eventDetailType": "event-pipeline"})
+    facts = event_facts(stored)
+    entry = {**EVENT_PIPELINE, "userProvidedResource": "{}"}
+    other = {**entry, "userProvidedResource": json.dumps({"eventDetailType": "other"})}
+
+    assert v.pipeline_reference_errors([entry], facts) == []
+    errors = v.pipeline_reference_errors([other], facts)
+    assert len(errors) == 1
+    assert "eventDetailType 'other', but" in errors[0]
+
+
+def test_validation_event_bus_missing_equals_default():
+    stored = json.dumps({"resourceId": "default"})
+    facts = event_facts(stored)
+    entry = {**EVENT_PIPELINE, "userProvidedResource": "{}"}
+
+    assert v.pipeline_reference_errors([entry], facts) == []
+
+
+def test_validation_event_fields_unset_in_pipeline_are_free():
+    stored = json.dumps({"resourceId": "vams-bus"})
+    facts = event_facts(stored)
+
+    assert v.pipeline_reference_errors([EVENT_PIPELINE], facts) == []
+
+
+def test_validation_functions_at_limit_pass():
+    functions = [FUNCTION] * v.MAX_PIPELINE_FUNCTIONS
+    body = {**BODY, "specifiedPipelines": {"functions": functions}}
+
+    assert v.workflow_body_errors(body) == []
+
+
+def test_validation_functions_over_limit():
+    functions = [FUNCTION] * (v.MAX_PIPELINE_FUNCTIONS + 1)
+    body = {**BODY, "specifiedPipelines": {"functions": functions}}
+
+    errors = v.workflow_body_errors(body)
+
+    assert errors == [v.FUNCTIONS_TOO_MANY.format(count=51)]
+    assert errors[0] == (
+        "specifiedPipelines.functions must contain at most 50 pipelines; got 51."
+    )
 
 
 @pytest.mark.parametrize(
