@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from vams.api.envelope import envelope
 from vams.exceptions import DomainError
@@ -16,6 +17,18 @@ NOT_AUTHORIZED = "Not Authorized"
 INTERNAL_ERROR = "Internal Server Error"
 INVALID_JSON = "Invalid JSON in request body."
 BODY_TOO_LARGE = "Request body is larger than {limit} bytes; send a smaller body."
+CREDENTIALS_MISSING = (
+    "Authentication credentials were not provided; "
+    "send 'Authorization: Bearer <token>'."
+)
+BEARER_TOKEN_INVALID = (
+    "The bearer token is invalid or expired; obtain a new one at /auth/token/."
+)
+# simplejwt rejects a wrong password and an inactive account with the same error.
+LOGIN_FAILED = "Invalid username or password, or the account is inactive."
+REFRESH_TOKEN_INVALID = (
+    "The refresh token is invalid or expired; log in again at POST /auth/token/."
+)
 
 
 def handle_api_exception(exc: Exception, context: dict) -> Response:
@@ -34,7 +47,7 @@ def handle_api_exception(exc: Exception, context: dict) -> Response:
     if isinstance(
         exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)
     ):
-        response = envelope(_authentication_message(exc), status=401)
+        response = envelope(_authentication_message(exc, view), status=401)
         response["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     if isinstance(exc, drf_exceptions.PermissionDenied):
@@ -53,10 +66,19 @@ def handle_api_exception(exc: Exception, context: dict) -> Response:
     return envelope(INTERNAL_ERROR, status=500)
 
 
-def _authentication_message(exc: drf_exceptions.APIException) -> str:
+def _authentication_message(exc: drf_exceptions.APIException, view) -> str:
+    """Return the 401 message for ``exc``, worded for the view that raised it.
+
+    The token views read credentials from the body, not the Authorization
+    header, so their failures get messages about the password or refresh token.
+    """
     if isinstance(exc, drf_exceptions.NotAuthenticated):
-        return "Authentication credentials were not provided; send 'Authorization: Bearer <token>'."
-    return "The bearer token is invalid or expired; obtain a new one at /auth/token/."
+        return CREDENTIALS_MISSING
+    if isinstance(view, TokenObtainPairView):
+        return LOGIN_FAILED
+    if isinstance(view, TokenRefreshView):
+        return REFRESH_TOKEN_INVALID
+    return BEARER_TOKEN_INVALID
 
 
 def _flatten_detail(detail) -> str:
