@@ -195,6 +195,19 @@ def test_add_asset_file_command_uploads_file(asset, admin_user, tmp_path):
     assert f"Added {asset.base_key}scans/s.e57 (6 bytes)." in out.getvalue()
 
 
+def test_add_asset_file_command_reports_missing_user(asset, admin_user, tmp_path):
+    source = tmp_path / "scan.e57"
+    source.write_bytes(b"points")
+
+    with pytest.raises(CommandError) as raised:
+        call_command("add_asset_file", "db-a", asset.asset_id, str(source), "--user", "nobody")
+
+    assert str(raised.value) == (
+        "User 'nobody' was not found; pass --user with an existing username."
+    )
+    assert not AssetFile.objects.filter(key=f"{asset.base_key}scan.e57").exists()
+
+
 def test_add_asset_file_command_reports_missing_asset(db, admin_user, tmp_path):
     source = tmp_path / "scan.e57"
     source.write_bytes(b"points")

@@ -38,7 +38,10 @@ class Command(BaseCommand):
             raise CommandError(f"{source} is not a readable file.", returncode=2)
         user = get_user_model().objects.filter(username=options["user"]).first()
         if user is None:
-            raise CommandError(f"User {options['user']!r} does not exist; pass --user.", returncode=2)
+            raise CommandError(
+                f"User {options['user']!r} was not found; pass --user with an existing username.",
+                returncode=2,
+            )
         asset = Asset.objects.filter(
             database_id=options["database_id"], asset_id=options["asset_id"]
         ).first()
