@@ -4,7 +4,8 @@ The closing step of every workflow state machine sends one SQS message to the
 queue ``settings.VAMS_OUTPUT_QUEUE_NAME`` and waits for its task token. The body
 is ``{"body": {...output locations..., "TaskToken": ...}}``. The consumer here
 registers the outputs and then sends task success for the token, so an execution ends SUCCEEDED
-only after its outputs are on the asset.
+only after its outputs are on the asset. The consumer then waits briefly for the
+execution to stop and stores its final status on the row.
 
 What registration does, per output folder under
 ``pipelines/<pipeline>/<job>/output/<execution id>/``:
@@ -33,8 +34,10 @@ import logging
 import mimetypes
 import posixpath
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
+from enum import Enum
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,6 +46,7 @@ from django.utils import timezone
 
 from authz.services import authz_check
 from executions.models import WorkflowExecution
+from executions.services import execution_refresh
 from vams import assets
 from vams.aws import s3, sqs, stepfunctions
 from vams.aws.errors import AwsError
@@ -61,12 +65,24 @@ BLOCKED_EXTENSIONS = frozenset(
 )
 # Step Functions error codes that mean the task token is no longer valid.
 DEAD_TOKEN_CODES = frozenset({"TaskDoesNotExist", "InvalidToken", "TaskTimedOut"})
+# How long the consumer polls for the execution to stop after task success. A
+# row still running after this wait keeps its status until executions_sync runs.
+STOP_POLL_SECONDS = 3.0
+STOP_POLL_INTERVAL_SECONDS = 0.2
 PROCESSING_COMPLETE = "Workflow Execution Output Processing Complete"
 ALREADY_REGISTERED = "Workflow Execution Outputs Already Registered"
 
 INVALID_MESSAGE = "Invalid output message: {detail}."
 EXECUTION_UNKNOWN = "Invalid output message: execution {execution_id!r} is not recorded."
 NOT_AUTHORIZED = "Not Authorized: user {user!r} may not change asset {asset_id!r}."
+
+
+class TaskSuccess(Enum):
+    SENT = "sent"
+    # The token expired or its execution ended, so no task waits for the result.
+    TOKEN_DEAD = "token_dead"
+    # A retryable failure: the message stays in the queue.
+    FAILED = "failed"
 
 
 class InvalidOutputMessage(Exception):
@@ -371,13 +387,16 @@ def process_output_message(text: str) -> MessageOutcome:
     A message that cannot be processed (bad fields, unknown execution, denied
     user) gets a task output with status 400 or 403, so the execution still ends
     SUCCEEDED, as VAMS's process-output step does. A failure worth a retry (AWS
-    or database) leaves the message in the queue for redelivery.
+    or database) leaves the message in the queue for redelivery. After task
+    success the execution's row is refreshed once Step Functions reports it
+    stopped, waiting at most STOP_POLL_SECONDS.
     """
     try:
         body, token = _parse_message(text)
     except InvalidOutputMessage as error:
         logger.warning("Discarded output message without a usable task token: %s", error)
         return MessageOutcome(done=True, output={"statusCode": 400, "message": str(error)})
+    execution = None
     try:
         execution, location = _execution_for(body)
         result = outputs_register(execution=execution, location=location)
@@ -397,10 +416,13 @@ def process_output_message(text: str) -> MessageOutcome:
             body.get("executionId"),
         )
         return MessageOutcome(done=False, output={})
-    return MessageOutcome(done=_send_task_success(token, output, body.get("executionId")), output=output)
+    sent = _send_task_success(token, output, body.get("executionId"))
+    if sent is TaskSuccess.SENT and execution is not None:
+        _record_stop(execution)
+    return MessageOutcome(done=sent is not TaskSuccess.FAILED, output=output)
 
 
-def _send_task_success(token: str, output: dict, execution_id) -> bool:
+def _send_task_success(token: str, output: dict, execution_id) -> TaskSuccess:
     try:
         stepfunctions.send_task_success(task_token=token, output=output)
     except AwsError as error:
@@ -408,12 +430,41 @@ def _send_task_success(token: str, output: dict, execution_id) -> bool:
             logger.warning(
                 "Task token no longer valid execution_id=%s code=%s", execution_id, error.code
             )
-            return True
+            return TaskSuccess.TOKEN_DEAD
         logger.exception(
             "SendTaskSuccess failed execution_id=%s; the message will be redelivered", execution_id
         )
-        return False
-    return True
+        return TaskSuccess.FAILED
+    return TaskSuccess.SENT
+
+
+def _record_stop(execution: WorkflowExecution) -> None:
+    """Poll the execution for up to STOP_POLL_SECONDS and store its final status once it stopped.
+
+    Failures are logged and not raised, because task success is already sent
+    and executions_sync refreshes the row later.
+    """
+    deadline = time.monotonic() + STOP_POLL_SECONDS
+    while True:
+        try:
+            result = execution_refresh(execution)
+        except (AwsError, DatabaseError):
+            logger.exception(
+                "Refreshing execution_id=%s after task success failed; executions_sync will retry",
+                execution.execution_id,
+            )
+            return
+        if result.execution.stop_date is not None:
+            return
+        if time.monotonic() >= deadline:
+            logger.info(
+                "Execution still running %.1f s after task success execution_id=%s; "
+                "executions_sync will record its end",
+                STOP_POLL_SECONDS,
+                execution.execution_id,
+            )
+            return
+        time.sleep(STOP_POLL_INTERVAL_SECONDS)
 
 
 def consume_output_messages(*, max_messages: int = 10, wait_seconds: int = 1) -> int:
