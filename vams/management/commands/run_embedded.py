@@ -98,7 +98,7 @@ def startup_steps() -> list:
 
     Each step takes the command's stdout. Apps register theirs here.
     """
-    from executions.startup import start_output_consumer
+    from executions.startup import start_execution_sync, start_output_consumer
     from workflows.builtin.startup import (
         register_builtin_pipelines_step,
         seed_demo_step,
@@ -111,6 +111,7 @@ def startup_steps() -> list:
         seed_demo_step,
         start_pipeline_worker_step,
         start_output_consumer,
+        start_execution_sync,
     ]
 
 
