@@ -1,5 +1,6 @@
 import io
 import json
+from unittest import mock
 
 import pytest
 import trimesh
@@ -88,3 +89,40 @@ def test_seed_demo_command_reports_catalog(admin_user):
 def test_seed_demo_command_rejects_unknown_user():
     with pytest.raises(CommandError, match="User 'nobody' does not exist"):
         call_command("seed_demo", "--username", "nobody")
+
+
+@pytest.mark.django_db
+def test_seed_demo_restores_missing_objects(admin_user):
+    register_builtin_pipelines()
+    first = demo.seed_demo(user=admin_user)
+    bucket = first.asset.bucket_name
+    # An emulator restart loses the S3 objects and keeps the rows.
+    s3.delete_object(bucket=bucket, key=first.image_key)
+    s3.delete_object(bucket=bucket, key=first.mesh_key)
+
+    with mock.patch.object(demo.assets, "asset_file_add") as add:
+        second = demo.seed_demo(user=admin_user)
+
+    assert add.call_count == 0
+    restored = s3.get_object_bytes(bucket=bucket, key=second.image_key)
+    assert restored == demo.photograph_bytes()
+    image = s3.head_object(bucket=bucket, key=second.image_key)
+    assert image.content_type == "image/jpeg"
+    assert s3.head_object(bucket=bucket, key=second.mesh_key) is not None
+    assert AssetFile.objects.filter(asset=second.asset).count() == 2
+
+
+@pytest.mark.django_db
+def test_seed_demo_keeps_present_objects(admin_user):
+    register_builtin_pipelines()
+    first = demo.seed_demo(user=admin_user)
+
+    with (
+        mock.patch.object(demo.assets, "asset_file_add") as add,
+        mock.patch.object(demo.s3, "put_object") as put,
+    ):
+        demo.seed_demo(user=admin_user)
+
+    assert add.call_count == 0
+    assert put.call_count == 0
+    assert AssetFile.objects.filter(asset=first.asset).count() == 2

@@ -102,7 +102,8 @@ def photograph_bytes() -> bytes:
 def seed_demo(*, user) -> DemoCatalog:
     """Create the demo database, asset, files and workflow where missing.
 
-    Safe to run again: files already on the asset are kept, and the workflow
+    Safe to run again: files already on the asset are kept (their S3 objects
+    restored when missing, without starting auto-triggered workflows), and the workflow
     is saved again so its state machine uses the current pipeline queues.
     Requires the built-in pipelines (``register_builtin_pipelines``).
     """
@@ -195,17 +196,28 @@ def _ensure_asset(database: Database) -> Asset:
 
 
 def _ensure_file(asset: Asset, relative_path: str, content, user) -> AssetFile:
-    """Add the file unless the asset already has it in S3 and in the catalog."""
+    """Add the file to the asset, or put a recorded file's missing object back in S3.
+
+    Only a new file goes through ``asset_file_add``, so auto-triggered
+    workflows start once, when the demo is first seeded. The embedded emulator
+    keeps S3 in memory, so after a restart the rows remain and the objects are
+    restored here with the same content.
+    """
     key = asset.base_key + relative_path
     existing = AssetFile.objects.filter(asset=asset, key=key).first()
-    if (
-        existing is not None
-        and s3.head_object(bucket=asset.bucket_name, key=key) is not None
-    ):
-        return existing
-    return assets.asset_file_add(
-        asset=asset, relative_path=relative_path, content=content(), user=user
-    )
+    if existing is None:
+        return assets.asset_file_add(
+            asset=asset, relative_path=relative_path, content=content(), user=user
+        )
+    if s3.head_object(bucket=asset.bucket_name, key=key) is None:
+        s3.put_object(
+            bucket=asset.bucket_name,
+            key=key,
+            body=content(),
+            content_type=existing.content_type,
+        )
+        logger.info("Restored demo file asset_id=%s key=%s", asset.asset_id, key)
+    return existing
 
 
 def demo_execute_command(base_url: str, token: str) -> str:
