@@ -12,10 +12,7 @@ from django.conf import settings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 SCRIPT = REPOSITORY / "scripts" / "run_main_job.py"
-SAMPLE_FOLDERS = (
-    Path("/work/shared/samples"),
-    REPOSITORY.parent / "shared" / "samples",
-)
+SAMPLE_FOLDERS = (REPOSITORY.parent / "shared" / "samples",)
 
 
 def _samples_folder() -> Path | None:
