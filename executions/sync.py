@@ -56,7 +56,10 @@ def executions_sync(*, dry_run: bool = False) -> SyncSummary:
         except (AwsError, DatabaseError):
             summary.failed += 1
             logger.exception("Could not register outputs execution_id=%s", execution.execution_id)
-    logger.info(
+    # A pass that changed nothing logs at DEBUG, because run_embedded syncs every 15 s.
+    level = logging.INFO if summary.changes or summary.failed else logging.DEBUG
+    logger.log(
+        level,
         "Synced executions checked=%d running=%d stopped=%d vanished=%d outputs=%d failed=%d dry_run=%s",
         summary.checked,
         summary.still_running,

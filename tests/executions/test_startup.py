@@ -1,4 +1,5 @@
 import io
+import logging
 import threading
 from unittest import mock
 
@@ -75,3 +76,11 @@ def test_sync_executions_once_logs_failure(caplog):
     assert sync.call_count == 1
     assert "Execution sync failed" in caplog.text
     assert "db down" in caplog.text
+
+
+def test_sync_executions_once_quiet_when_unchanged(db, caplog):
+    caplog.set_level(logging.INFO, logger="executions.sync")
+
+    startup.sync_executions_once()
+
+    assert "Synced executions" not in caplog.text
