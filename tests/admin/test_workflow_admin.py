@@ -182,6 +182,7 @@ def test_workflow_change_post_forbidden_without_put(
     response = read_only_curator_client.post(url, data)
 
     assert response.status_code == 403
+    assert "Not authorized" in response.content.decode()
     saved_workflow.refresh_from_db()
     assert saved_workflow.description == "Convert then preview"
 
