@@ -1,6 +1,6 @@
 """Admin for workflow executions: a read-only history with refresh and stop actions.
 
-Executions are started from a workflow's "Execute on a file" page; here they
+Executions are started from a workflow's "Execute on a file" page. Here they
 can only be inspected, refreshed from Step Functions or stopped.
 """
 
@@ -12,6 +12,7 @@ from executions.models import WorkflowExecution
 from vams.admin import AuthzModelAdmin
 from vams.aws.errors import AwsError
 from vams.exceptions import DomainError
+from workflows.serializers import workflow_key_authz_object
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,9 @@ class WorkflowExecutionAdmin(AuthzModelAdmin):
     def authz_object(self, obj: WorkflowExecution) -> dict:
         # The list route judges each execution as its workflow, under the
         # asset's database.
-        return {
-            "object__type": "workflow",
-            "databaseId": obj.asset.database_id,
-            "workflowId": obj.workflow_id,
-        }
+        return workflow_key_authz_object(
+            database_id=obj.asset.database_id, workflow_id=obj.workflow_id
+        )
 
     def get_unfiltered_queryset(self, request):
         return super().get_unfiltered_queryset(request).select_related("asset")

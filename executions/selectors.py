@@ -10,13 +10,13 @@ from executions.services import (
     NOT_AUTHORIZED,
     asset_get_for_execution,
     execution_refresh,
-    workflow_authz_object,
 )
 from vams.api.pagination import PageRequest, read_keyset_page
 from vams.assets import asset_authz_object
 from vams.aws.errors import AwsError
 from vams.dates import format_execution_date
 from vams.exceptions import Forbidden, NotFound
+from workflows.serializers import workflow_key_authz_object
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def execution_list(
     def include(execution: WorkflowExecution) -> bool:
         # The row is judged as a workflow of the asset's database, as VAMS does,
         # also for GLOBAL workflows.
-        workflow_object = workflow_authz_object(
+        workflow_object = workflow_key_authz_object(
             database_id=asset.database_id, workflow_id=execution.workflow_id
         )
         if not authz_check(user=user, obj=workflow_object, action="GET"):
@@ -101,7 +101,7 @@ def execution_list(
 
 
 def _refresh_for_list(execution: WorkflowExecution, *, history: bool) -> bool:
-    """Refresh a running row in place; return whether the list keeps it."""
+    """Refresh a running row in place and return whether the list keeps it."""
     if execution.stop_date is not None:
         return True
     try:

@@ -25,6 +25,7 @@ from vams.aws.errors import AwsError
 from vams.exceptions import Forbidden, InvalidInput, NotFound, Throttled, UpstreamFailure
 from vams.models import GLOBAL, Asset
 from workflows.models import Pipeline, Workflow
+from workflows.serializers import pipeline_authz_object, workflow_key_authz_object
 
 logger = logging.getLogger(__name__)
 
@@ -87,18 +88,13 @@ STOP_CAUSE = "Stopped by {user} through the VAMS API."
 TRIGGER_SOURCE_API = "api"
 
 
-def workflow_authz_object(*, database_id: str, workflow_id: str) -> dict:
-    return {"object__type": "workflow", "databaseId": database_id, "workflowId": workflow_id}
-
-
-def pipeline_authz_object(pipeline: Pipeline) -> dict:
-    return {
-        "object__type": "pipeline",
-        "databaseId": pipeline.database_id,
-        "pipelineId": pipeline.pipeline_id,
-        "pipelineType": pipeline.pipeline_type,
-        "pipelineExecutionType": pipeline.pipeline_execution_type,
-    }
+def pipeline_row_authz_object(pipeline: Pipeline) -> dict:
+    return pipeline_authz_object(
+        database_id=pipeline.database_id,
+        pipeline_id=pipeline.pipeline_id,
+        pipeline_type=pipeline.pipeline_type,
+        pipeline_execution_type=pipeline.pipeline_execution_type,
+    )
 
 
 def asset_get_for_execution(*, database_id: str, asset_id: str) -> Asset | None:
@@ -158,7 +154,7 @@ def execution_start(
             ),
             code="workflow_not_found",
         )
-    workflow_object = workflow_authz_object(
+    workflow_object = workflow_key_authz_object(
         database_id=workflow.database_id, workflow_id=workflow.workflow_id
     )
     if not authz_check(user=user, obj=workflow_object, action="POST"):
@@ -194,12 +190,15 @@ def _check_pipelines(workflow: Workflow, user) -> None:
             raise InvalidInput(PIPELINE_MISSING.format(**names), code="pipeline_missing")
         if not pipeline.enabled:
             raise InvalidInput(PIPELINE_DISABLED.format(**names), code="pipeline_disabled")
-        if not authz_check(user=user, obj=pipeline_authz_object(pipeline), action="POST"):
+        if not authz_check(user=user, obj=pipeline_row_authz_object(pipeline), action="POST"):
             raise Forbidden(NOT_AUTHORIZED)
 
 
 def _resolve_existing_key(asset: Asset, file_key: str | None) -> str:
-    """Return the full S3 key of the input; the whole asset folder is not looked up."""
+    """Return the full S3 key of the input after checking that the object exists.
+
+    The asset's base key (the whole asset folder) is returned without a check.
+    """
     key = validation.resolve_file_key(base_key=asset.base_key, file_key=file_key)
     if key == asset.base_key:
         return key
@@ -232,7 +231,8 @@ def _close_finished_runs(*, asset: Asset, workflow: Workflow, input_key: str) ->
         try:
             execution_refresh(execution)
         except AwsError:
-            # The row keeps counting as running; the insert below reports it.
+            # The row still counts as running, so the start's insert then fails
+            # with the "already running" error.
             logger.warning(
                 "Could not refresh execution_id=%s before a start", execution.execution_id
             )
@@ -453,7 +453,7 @@ def execution_stop(
     if not authz_check(user=user, obj=asset_authz_object(asset), action="POST"):
         raise Forbidden(NOT_AUTHORIZED)
     execution = _find_execution(asset=asset, workflow_id=workflow_id, execution_id=execution_id)
-    workflow_object = workflow_authz_object(
+    workflow_object = workflow_key_authz_object(
         database_id=execution.workflow_database_id, workflow_id=execution.workflow_id
     )
     if not authz_check(user=user, obj=workflow_object, action="POST"):

@@ -22,7 +22,7 @@ from vams.aws.errors import AwsError
 from vams.exceptions import DomainError, InvalidInput
 from workflows.forms import ExecuteOnFileForm, PipelineAdminForm, WorkflowAdminForm
 from workflows.models import Pipeline, Workflow
-from workflows.serializers import workflow_instance_authz_object
+from workflows.serializers import pipeline_authz_object, workflow_instance_authz_object
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ TRIGGER_SOURCE_ADMIN = "admin"
 
 
 def authz_database_id(obj) -> str:
-    """Return the databaseId that authorization judges, ``<id>#deleted`` if deleted."""
+    """Return the databaseId for authorization checks, ``<id>#deleted`` if deleted."""
     if obj.deleted_at is not None:
         return f"{obj.database_id}#deleted"
     return obj.database_id
@@ -96,13 +96,12 @@ class PipelineAdmin(SoftDeleteAdmin):
     ]
 
     def authz_object(self, obj: Pipeline) -> dict:
-        return {
-            "object__type": "pipeline",
-            "databaseId": authz_database_id(obj),
-            "pipelineId": obj.pipeline_id,
-            "pipelineType": obj.pipeline_type,
-            "pipelineExecutionType": obj.pipeline_execution_type,
-        }
+        return pipeline_authz_object(
+            database_id=authz_database_id(obj),
+            pipeline_id=obj.pipeline_id,
+            pipeline_type=obj.pipeline_type,
+            pipeline_execution_type=obj.pipeline_execution_type,
+        )
 
     @admin.display(description="Execution", ordering="pipeline_execution_type")
     def execution_type(self, obj: Pipeline) -> str:
@@ -508,7 +507,7 @@ def restore_request_body(workflow: Workflow) -> dict:
 
 
 def start_execution(request, workflow: Workflow, asset, file_key: str | None) -> str:
-    """Start ``workflow`` on the file (the whole asset when None); return its id."""
+    """Start ``workflow`` on the file (the whole asset when None) and return its id."""
     from executions.services import execution_start
 
     execution = execution_start(

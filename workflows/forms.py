@@ -13,6 +13,7 @@ from django.forms import formset_factory
 from vams.exceptions import DomainError
 from vams.models import GLOBAL, Asset, AssetFile, Database
 from workflows.models import Pipeline, Workflow
+from workflows.services import function_entry_for
 from workflows.validation import (
     ENTITY_ID_PATTERN,
     FILE_EXTENSION_PATTERN,
@@ -20,37 +21,10 @@ from workflows.validation import (
     TASK_TIMEOUT_MAX_SECONDS,
 )
 
-# Pipeline fields copied into a workflow's function entry, as the API documents them.
-OPTIONAL_ENTRY_FIELDS = {
-    "taskTimeout": "task_timeout",
-    "taskHeartbeatTimeout": "task_heartbeat_timeout",
-    "inputParameters": "input_parameters",
-}
-
 
 def pipeline_key(database_id: str, pipeline_id: str) -> str:
     """Return the chooser value that names a pipeline: ``<databaseId>/<pipelineId>``."""
     return f"{database_id}/{pipeline_id}"
-
-
-def function_entry_for(pipeline: Pipeline) -> dict:
-    """Build the function entry that references ``pipeline`` in a workflow."""
-    entry = {
-        "name": pipeline.pipeline_id,
-        "databaseId": pipeline.database_id,
-        "pipelineType": pipeline.pipeline_type,
-        "pipelineExecutionType": pipeline.pipeline_execution_type,
-        "outputType": pipeline.output_type,
-        "waitForCallback": pipeline.wait_for_callback,
-        "userProvidedResource": pipeline.user_provided_resource,
-    }
-    for entry_field, model_field in OPTIONAL_ENTRY_FIELDS.items():
-        value = getattr(pipeline, model_field)
-        if value:
-            entry[entry_field] = value
-    if pipeline.wait_for_callback == Pipeline.Callback.ENABLED:
-        entry.setdefault("taskTimeout", "86400")
-    return entry
 
 
 class PipelineAdminForm(forms.ModelForm):
@@ -253,7 +227,7 @@ class BaseFunctionEntryFormSet(forms.BaseFormSet):
         return form
 
     def function_entries(self) -> list[dict]:
-        """Return the chosen entries sorted by order; rows without one go last."""
+        """Return the chosen entries sorted by order, with unordered rows last."""
         chosen = []
         for index, form in enumerate(self.forms):
             key = form.cleaned_data.get("pipeline")
@@ -330,7 +304,7 @@ class WorkflowAdminForm(forms.ModelForm):
             stored_entries=stored_entries,
         )
         if self.instance.pk:
-            # The id pair is the workflow's key; a new pair is a new workflow.
+            # The id pair is the workflow's key, so a new pair is a new workflow.
             for name in ("database_id", "workflow_id"):
                 if name in self.fields:
                     self.fields[name].disabled = True

@@ -1,7 +1,7 @@
 """The API representation of a workflow, shared by the list and single-item routes.
 
 Plain functions over ``values()`` rows rather than a DRF serializer: a list
-page holds up to 3000 items, and per-field serializer overhead would dominate
+page contains up to 3000 items, and per-field serializer overhead would dominate
 the response time.
 """
 
@@ -56,13 +56,34 @@ def workflow_instance_representation(workflow: Workflow) -> dict:
     return workflow_representation(row)
 
 
+def workflow_key_authz_object(*, database_id: str, workflow_id: str) -> dict:
+    """Return the authorization object of the workflow with these keys."""
+    return {"object__type": "workflow", "databaseId": database_id, "workflowId": workflow_id}
+
+
+def pipeline_authz_object(
+    *,
+    database_id: str,
+    pipeline_id: str,
+    pipeline_type: str,
+    pipeline_execution_type: str,
+) -> dict:
+    """Return the authorization object of a pipeline, or of a function entry naming one."""
+    return {
+        "object__type": "pipeline",
+        "databaseId": database_id,
+        "pipelineId": pipeline_id,
+        "pipelineType": pipeline_type,
+        "pipelineExecutionType": pipeline_execution_type,
+    }
+
+
 def workflow_authz_object(row: Mapping[str, Any]) -> dict:
     """Return the authorization object of a stored workflow row (``values()`` form)."""
-    return {
-        "object__type": "workflow",
-        "databaseId": displayed_database_id(row["database_id"], row["deleted_at"]),
-        "workflowId": row["workflow_id"],
-    }
+    return workflow_key_authz_object(
+        database_id=displayed_database_id(row["database_id"], row["deleted_at"]),
+        workflow_id=row["workflow_id"],
+    )
 
 
 def workflow_instance_authz_object(workflow: Workflow) -> dict:

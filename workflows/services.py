@@ -16,7 +16,11 @@ from authz.services import authz_check
 from vams.exceptions import Forbidden, InvalidInput, NotFound
 from workflows.models import Pipeline, Workflow
 from workflows.selectors import WORKFLOW_NOT_FOUND
-from workflows.serializers import workflow_instance_authz_object
+from workflows.serializers import (
+    pipeline_authz_object,
+    workflow_instance_authz_object,
+    workflow_key_authz_object,
+)
 from workflows.validation import (
     PipelineFacts,
     pipeline_reference_errors,
@@ -47,16 +51,14 @@ def workflow_create_or_update(*, data: dict, user) -> Workflow:
     saving creates a new row with a new dateCreated.
 
     Raises InvalidInput, Forbidden, and UpstreamFailure or Throttled from the
-    receiver; nothing is stored when any of them is raised.
+    receiver. Nothing is stored when any of them is raised.
     """
     validate_workflow_body(data)
     functions = data["specifiedPipelines"]["functions"]
     _authorize_pipelines(functions, user)
-    workflow_object = {
-        "object__type": "workflow",
-        "databaseId": data["databaseId"],
-        "workflowId": data["workflowId"],
-    }
+    workflow_object = workflow_key_authz_object(
+        database_id=data["databaseId"], workflow_id=data["workflowId"]
+    )
     if not authz_check(user=user, obj=workflow_object, action="PUT"):
         raise Forbidden(NOT_AUTHORIZED)
     errors = pipeline_reference_errors(functions, _stored_pipeline_facts(functions))
@@ -85,7 +87,7 @@ def workflow_create_or_update(*, data: dict, user) -> Workflow:
 
 
 def workflow_soft_delete(*, workflow: Workflow, user) -> None:
-    """Mark ``workflow`` deleted; the receiver then deletes its state machine.
+    """Mark ``workflow`` deleted, so the receiver deletes its state machine.
 
     Raises Forbidden without DELETE permission on the row, NotFound when the
     row is already deleted, and UpstreamFailure or Throttled from the
@@ -115,13 +117,12 @@ def workflow_soft_delete(*, workflow: Workflow, user) -> None:
 
 def _authorize_pipelines(functions: list[dict], user) -> None:
     for index, entry in enumerate(functions):
-        pipeline_object = {
-            "object__type": "pipeline",
-            "databaseId": entry["databaseId"],
-            "pipelineId": entry["name"],
-            "pipelineType": entry["pipelineType"],
-            "pipelineExecutionType": entry["pipelineExecutionType"],
-        }
+        pipeline_object = pipeline_authz_object(
+            database_id=entry["databaseId"],
+            pipeline_id=entry["name"],
+            pipeline_type=entry["pipelineType"],
+            pipeline_execution_type=entry["pipelineExecutionType"],
+        )
         if not authz_check(user=user, obj=pipeline_object, action="GET"):
             raise Forbidden(
                 PIPELINE_NOT_AUTHORIZED.format(
@@ -218,3 +219,31 @@ def _validation_message(error: ValidationError) -> str:
     for field, messages in error.message_dict.items():
         sentences.extend(f"{field}: {message}" for message in messages)
     return " ".join(sentences)
+
+
+# Pipeline fields copied into a workflow's function entry, as the API documents them.
+OPTIONAL_ENTRY_FIELDS = {
+    "taskTimeout": "task_timeout",
+    "taskHeartbeatTimeout": "task_heartbeat_timeout",
+    "inputParameters": "input_parameters",
+}
+
+
+def function_entry_for(pipeline: Pipeline) -> dict:
+    """Build the function entry that references ``pipeline`` in a workflow."""
+    entry = {
+        "name": pipeline.pipeline_id,
+        "databaseId": pipeline.database_id,
+        "pipelineType": pipeline.pipeline_type,
+        "pipelineExecutionType": pipeline.pipeline_execution_type,
+        "outputType": pipeline.output_type,
+        "waitForCallback": pipeline.wait_for_callback,
+        "userProvidedResource": pipeline.user_provided_resource,
+    }
+    for entry_field, model_field in OPTIONAL_ENTRY_FIELDS.items():
+        value = getattr(pipeline, model_field)
+        if value:
+            entry[entry_field] = value
+    if pipeline.wait_for_callback == Pipeline.Callback.ENABLED:
+        entry.setdefault("taskTimeout", "86400")
+    return entry

@@ -21,7 +21,7 @@ from vams.aws import s3
 from vams.models import GLOBAL, Asset, AssetFile, Database
 from workflows.builtin.pipelines import BUILTIN_PIPELINES
 from workflows.models import Pipeline, Workflow
-from workflows.services import workflow_create_or_update
+from workflows.services import function_entry_for, workflow_create_or_update
 
 logger = logging.getLogger(__name__)
 
@@ -146,22 +146,7 @@ def demo_workflow_body(database_id: str) -> dict:
 
 def _function_entry(pipeline_id: str) -> dict:
     pipeline = Pipeline.objects.get(database_id=GLOBAL, pipeline_id=pipeline_id)
-    entry = {
-        "name": pipeline.pipeline_id,
-        "databaseId": pipeline.database_id,
-        "pipelineType": pipeline.pipeline_type,
-        "pipelineExecutionType": pipeline.pipeline_execution_type,
-        "outputType": pipeline.output_type,
-        "waitForCallback": pipeline.wait_for_callback,
-        "userProvidedResource": pipeline.user_provided_resource,
-    }
-    if pipeline.wait_for_callback == Pipeline.Callback.ENABLED:
-        entry["taskTimeout"] = pipeline.task_timeout
-        if pipeline.task_heartbeat_timeout:
-            entry["taskHeartbeatTimeout"] = pipeline.task_heartbeat_timeout
-    if pipeline.input_parameters:
-        entry["inputParameters"] = pipeline.input_parameters
-    return entry
+    return function_entry_for(pipeline)
 
 
 def _ensure_database() -> Database:
