@@ -56,7 +56,7 @@ class AuthzModelAdmin(admin.ModelAdmin):
     def authz_object(self, obj) -> dict:
         raise NotImplementedError(
             f"{type(self).__name__} must define authz_object(obj) returning the "
-            "object dictionary that authz_check judges."
+            "object dictionary that authz_check evaluates."
         )
 
     def is_allowed(self, request, obj, action: str) -> bool:
@@ -99,7 +99,7 @@ class AuthzModelAdmin(admin.ModelAdmin):
         # A changelist calls get_queryset more than once per request.
         cache = request.__dict__.setdefault("_authz_denied_pks", {})
         if self.model not in cache:
-            # NOTE: every row is judged in Python, one authz_check per row, so a
+            # NOTE: every row is checked in Python, one authz_check per row, so a
             # changelist costs O(rows in the table), not O(rows on the page).
             cache[self.model] = [
                 row.pk
@@ -116,12 +116,12 @@ class AuthzModelAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         # The route-level check ran before the form. This object-level check
-        # judges the values being saved.
+        # covers the values being saved.
         self.require_allowed(request, obj, self.permission_actions["change"])
         super().save_model(request, obj, form, change)
 
     def report_domain_error(self, request, error: DomainError) -> None:
-        """Show a service's refusal the way the API would word it."""
+        """Show a service's error message as the API would return it."""
         self.message_user(request, error.message, messages.ERROR)
 
 
@@ -169,7 +169,7 @@ class DatabaseAdmin(AuthzModelAdmin):
         return {"object__type": "database", "databaseId": obj.database_id}
 
     def get_readonly_fields(self, request, obj=None):
-        # The id is the primary key; changing it would create a second database.
+        # The id is the primary key, so changing it would create a second database.
         if obj is not None:
             return [*self.readonly_fields, "database_id"]
         return self.readonly_fields
@@ -240,19 +240,7 @@ class AssetAdmin(AuthzModelAdmin):
     list_filter = ["database"]
     search_fields = ["asset_id", "asset_name", "description"]
     inlines = [AssetFileInline]
-    fields = [
-        "database",
-        "asset_id",
-        "asset_name",
-        "description",
-        "asset_type",
-        "tags",
-        "is_distributable",
-        "base_key",
-        "preview_key",
-        "upload",
-        "upload_path",
-    ]
+    fields = [*AssetAdminForm.Meta.fields, "upload", "upload_path"]
 
     def get_readonly_fields(self, request, obj=None):
         # The asset type follows the files, and the database and asset id are
