@@ -4,7 +4,7 @@ Run from the repository root:
 
     .venv/bin/python benchmarks/bench_admin_changelist.py [--workflows 1000 10000]
 
-The admin judges every row of the table in Python before it paginates, so the
+The admin checks every row of the table in Python before it paginates, so the
 page cost grows with the table, not with the 100 rows shown. The script
 creates and drops its own test database (SQLite in memory by default; set
 DATABASE_URL for PostgreSQL). Rows are written with bulk_create, so no state
@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
-# Each denied row is logged at info level; printing them would be timed too.
+# Each denied row is logged at info level, and printing those lines would be
+# timed too.
 os.environ.setdefault("VAMS_LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402

@@ -6,7 +6,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/bench_authz.py [--workflows 30000] [--constraints 1000]
 
 It creates and drops its own test database (Django's test-database naming),
-so set DATABASE_URL to PostgreSQL to measure there; the default is SQLite in
+so set DATABASE_URL to PostgreSQL to measure there. The default is SQLite in
 memory. Rows are written with bulk_create, so no state machine is created and
 no AWS endpoint is needed. Figures are medians of repeated runs on the
 machine at hand and print as plain text.
@@ -25,8 +25,8 @@ from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
-# Denials are logged at info; writing thousands of them to the terminal would
-# be timed along with the decisions.
+# Denials are logged at info, and writing thousands of them to the terminal
+# would be timed along with the decisions.
 os.environ.setdefault("VAMS_LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402
@@ -355,7 +355,7 @@ def main() -> None:
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         print(f"database: {connection.vendor}, python {sys.version.split()[0]}")
-        # Single equals tests are indexed in a set; starts_with runs each
+        # Single equals tests are indexed in a set. starts_with runs each
         # constraint's predicate in turn, the slow path.
         for operator in ("equals", "starts_with"):
             bench_enforcement(options.constraints, options.requests, operator)

@@ -3,7 +3,8 @@
 For meshes of growing size (icospheres, saved as OBJ) it prints the seconds
 to convert to GLB, to render the preview thumbnail and to extract metadata.
 For images of growing size it prints the thumbnail and metadata times. No AWS and no
-database are involved: these are the step functions the worker runs.
+database are involved, because it calls the functions that the pipeline worker
+runs for each step.
 
     .venv/bin/python benchmarks/bench_builtin_pipelines.py [--max-subdivisions 7]
 """

@@ -72,8 +72,8 @@ def build_fixture(file_count: int):
         date_created=now,
         date_modified=now,
     )
-    # A machine that waits keeps every execution cheap and RUNNING; a queryset
-    # update leaves the receiver out.
+    # A machine that waits keeps every execution cheap and RUNNING. A queryset
+    # update stores its ARN without firing the workflow's save receiver.
     arn = stepfunctions.create_state_machine(
         name=f"vams-bench-{uuid.uuid4().hex[:8]}", definition=HOLD_DEFINITION
     )

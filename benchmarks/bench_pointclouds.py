@@ -77,7 +77,7 @@ def main() -> None:
         type=int,
         nargs="+",
         default=[500_000, 5_000_000],
-        help="point counts of the synthetic LAZ files",
+        help="Point counts of the synthetic LAZ files to measure.",
     )
     arguments = parser.parse_args()
     print("| points | task | seconds | peak RSS growth (MiB) |")

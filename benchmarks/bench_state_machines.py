@@ -10,8 +10,8 @@ machine as an orphan.
 
 moto 5.2 parses each definition it receives with its ANTLR parser in pure
 Python, so creating a five-pipeline machine took about 0.3 s on a 2-vCPU Xeon
-(a one-state machine about 0.03 s). These figures therefore say little about
-real Step Functions, whose network latency they do not include either.
+(a one-state machine about 0.03 s). These figures are therefore a poor guide to
+real Step Functions, and they leave out its network latency too.
 
     .venv/bin/python benchmarks/bench_state_machines.py --workflows 200 --functions 5
 """

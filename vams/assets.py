@@ -1,7 +1,7 @@
 """Asset file services: upload a file into an asset and record it.
 
-Asset files are S3 objects in the asset bucket under the asset's base key; an
-``AssetFile`` row records each one. ``asset_file_add`` is the single upload path
+Asset files are S3 objects in the asset bucket under the asset's base key, and
+an ``AssetFile`` row records each one. ``asset_file_add`` is the single upload path
 for the admin, the ``add_asset_file`` command and other callers, and it starts
 the auto-triggered workflows after the row is committed.
 """
@@ -58,7 +58,7 @@ def file_extension(path: str) -> str:
 
 
 def allowed_extensions(asset: Asset) -> set[str]:
-    """Return the database's allowed upload extensions without dots; empty allows all."""
+    """Return the database's allowed upload extensions without dots (empty allows all)."""
     raw = asset.database.restrict_file_uploads_to_extensions or ""
     return {piece.strip().lstrip(".").lower() for piece in raw.split(",") if piece.strip()}
 

@@ -15,7 +15,7 @@ def format_workflow_date(value: datetime | None) -> str:
     if value is None:
         return ""
     utc = value.astimezone(timezone.utc)
-    # %B is locale-dependent; format the English month name explicitly.
+    # %B depends on the locale, so the English month name is inserted explicitly.
     text = utc.strftime(WORKFLOW_DATE_FORMAT.replace("%B", MONTHS[utc.month - 1]))
     return json.dumps(text)
 

@@ -21,7 +21,9 @@ def env_required(name: str) -> str:
     """Return the variable ``name`` or raise ImproperlyConfigured naming it."""
     value = env_str(name)
     if value is None:
-        raise ImproperlyConfigured(f"Set the environment variable {name}.")
+        raise ImproperlyConfigured(
+            f"Missing environment variable {name}: set it and restart."
+        )
     return value
 
 
@@ -36,7 +38,7 @@ def env_bool(name: str, default: bool) -> bool:
     if value in FALSE_VALUES:
         return False
     raise ImproperlyConfigured(
-        f"{name}={raw!r} is not a boolean; use true or false."
+        f"Invalid boolean {name}={raw!r}: use true or false."
     )
 
 
@@ -56,4 +58,6 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+        raise ImproperlyConfigured(
+            f"Invalid integer {name}={raw!r}: use a whole number such as 10."
+        ) from None

@@ -35,14 +35,14 @@ class Forbidden(DomainError):
 
 
 class Throttled(DomainError):
-    """AWS throttled the request; the caller should retry later (429)."""
+    """AWS throttled the request, so the caller should retry later (429)."""
 
     status_code = 429
     default_code = "throttled"
 
 
 class UpstreamFailure(DomainError):
-    """An AWS call the answer depends on failed (500); nothing was changed."""
+    """An AWS call that the response depends on failed (500), so nothing was changed."""
 
     status_code = 500
     default_code = "upstream_failure"

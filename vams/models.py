@@ -1,7 +1,7 @@
 """The catalog: databases, the assets in them, and the files of each asset.
 
-Asset files are plain S3 objects in the asset bucket under the asset's base key;
-``AssetFile`` rows record which objects belong to the asset and where they came
+Asset files are plain S3 objects in the asset bucket under the asset's base key.
+``AssetFile`` rows record which objects belong to the asset and where each came
 from (an upload or a workflow execution).
 """
 
@@ -10,8 +10,9 @@ from django.core.validators import MinLengthValidator, RegexValidator
 from django.db import models
 
 ID_PATTERN = r"^[-_a-zA-Z0-9]{3,63}$"
-# Letters, digits, _, space, ".", ",", "'" and "-"; none of <>:"/\|?*; must not
-# end with "." or whitespace; 2 to 255 characters.
+# 2 to 255 characters, none of them <>:"/\|?*. All but the last are letters,
+# digits, "_", whitespace, ".", ",", "'" or "-". The last may be any character
+# except "." and whitespace.
 ASSET_ID_PATTERN = r"^(?!.*[<>:\"\/\\|?*])(?!.*[.\s]$)[\w\s.,'-]{1,254}[^.\s]$"
 GLOBAL = "GLOBAL"
 

@@ -23,7 +23,7 @@ def _read_or_create_secret_key() -> str:
     """Return DJANGO_SECRET_KEY, or a random key kept in ``var/secret_key``.
 
     A key generated here stays on this machine, so local sessions and tokens
-    survive restarts; production sets DJANGO_SECRET_KEY explicitly.
+    survive restarts. Production sets DJANGO_SECRET_KEY explicitly.
     """
     configured = env_str("DJANGO_SECRET_KEY")
     if configured:
@@ -69,8 +69,8 @@ MIDDLEWARE = [
     "vams.api.middleware.ApiCacheControlMiddleware",
 ]
 
-# The documented routes answer with and without a trailing slash, so Django
-# must not redirect either form.
+# The documented routes accept requests with and without a trailing slash, so
+# Django must not redirect either form.
 APPEND_SLASH = False
 
 ROOT_URLCONF = "vams.urls"
@@ -99,7 +99,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several threads (server, pipeline worker) share the file in the embedded
-    # default; waiting for the write lock beats failing with "database is locked".
+    # default, so a write waits up to 20 seconds for the lock instead of failing
+    # with "database is locked".
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -180,7 +181,7 @@ if not VAMS_AWS_INSTANCE_METADATA:
 # Queue names of the built-in pipelines are this prefix plus the pipeline id.
 VAMS_BUILTIN_QUEUE_PREFIX = env_str("VAMS_BUILTIN_QUEUE_PREFIX", "vams-pipeline-")
 # A built-in pipeline step running longer than this many seconds is stopped
-# and fails with StepTimedOut; keep it below the pipelines' task timeout.
+# and fails with StepTimedOut. Keep it below the pipelines' task timeout.
 VAMS_PIPELINE_STEP_TIMEOUT_SECONDS = env_int("VAMS_PIPELINE_STEP_TIMEOUT_SECONDS", 900)
 
 AWS_STORAGE_BUCKET_NAME = VAMS_ASSET_BUCKET
@@ -220,7 +221,7 @@ LOGGING = {
         "workflows": {"level": VAMS_LOG_LEVEL},
         "executions": {"level": VAMS_LOG_LEVEL},
         "authz": {"level": VAMS_LOG_LEVEL},
-        # moto's server logs every request at INFO; keep it to warnings.
+        # moto's server logs every request at INFO, so only its warnings are kept.
         "werkzeug": {"level": "WARNING"},
     },
 }

@@ -1,7 +1,7 @@
 """Soft delete for models that keep a ``deleted_at`` timestamp.
 
-``objects`` hides deleted rows and is the default manager; ``all_objects`` sees
-every row. Related-object access uses Django's plain base manager, so an
+``objects`` hides deleted rows and is the default manager. ``all_objects``
+returns every row. Related-object access uses Django's plain base manager, so an
 execution still reaches its workflow after that workflow was deleted.
 """
 
@@ -17,10 +17,10 @@ class SoftDeleteQuerySet(models.QuerySet):
         return self.filter(deleted_at__isnull=False)
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        """Mark every row deleted with one UPDATE; return Django's usual pair.
+        """Mark every row deleted with one UPDATE and return Django's usual pair.
 
-        This bypasses model signals, so state machines are not touched: delete
-        workflows through ``workflows.services.workflow_soft_delete`` instead.
+        The UPDATE sends no model signals, so state machines are not touched.
+        Delete workflows through ``workflows.services.workflow_soft_delete``.
         """
         count = self.update(deleted_at=timezone.now())
         return count, {self.model._meta.label: count}

@@ -32,7 +32,7 @@ REFRESH_TOKEN_INVALID = (
 
 
 def handle_api_exception(exc: Exception, context: dict) -> Response:
-    """Return the enveloped response for ``exc``; never let an error become a bare 500."""
+    """Return the enveloped response for ``exc``, so no error becomes a bare 500."""
     view = context.get("view")
     if isinstance(exc, DomainError):
         if exc.status_code >= 500:

@@ -3,7 +3,7 @@
 ``maxItems`` bounds the stored rows read for one response and ``pageSize`` how
 many are read per query. ``NextToken`` is a signed, opaque position after the
 last row read, so a page stays correct while rows are added before or after it.
-Object-level filtering happens after the rows are read, so a response may hold
+Object-level filtering happens after the rows are read, so a response may contain
 fewer than ``maxItems`` items while ``NextToken`` is set: clients loop until
 ``NextToken`` is null.
 """
@@ -44,7 +44,7 @@ def parse_page_request(
     default_max_items: int = MAX_ITEMS_LIMIT,
     default_page_size: int = PAGE_SIZE_LIMIT,
 ) -> PageRequest:
-    """Read maxItems, pageSize and startingToken; raise InvalidInput on bad values."""
+    """Read maxItems, pageSize and startingToken, raising InvalidInput on invalid values."""
     max_items = _parse_positive(
         query_params.get("maxItems"), "maxItems", default_max_items, MAX_ITEMS_LIMIT
     )
@@ -79,7 +79,7 @@ def encode_token(scope: str, position: list[Any]) -> str:
 
 
 def decode_token(scope: str, token: str) -> list[Any]:
-    """Return the position in ``token``; raise InvalidInput for forged or foreign tokens."""
+    """Return the position in ``token``, or raise InvalidInput for a forged or foreign token."""
     try:
         data = signing.loads(token, salt=TOKEN_SALT)
     except (signing.BadSignature, ValueError, TypeError):
@@ -141,7 +141,7 @@ def read_keyset_page(
             window = window.filter(
                 _after_position(ordering, _position(last_row, ordering))
             )
-        # One extra row tells whether anything remains after this batch.
+        # One extra row shows whether anything remains after this batch.
         rows = list(window[: batch_size + 1])
         more = len(rows) > batch_size
         rows = rows[:batch_size]

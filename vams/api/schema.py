@@ -1,6 +1,6 @@
 """OpenAPI description of the workflows API, for drf-spectacular.
 
-The serializers here only describe bodies; no view validates with them. Views
+The serializers here only describe bodies, and no view validates with them. Views
 take one of the ready ``extend_schema`` decorators at the bottom, so the
 details of each route live in this module and the view files stay short.
 ``postprocess_schema`` tidies what drf-spectacular generates: route spelling,
@@ -25,17 +25,17 @@ DATABASE_ID_PATTERN = r"^[-_a-zA-Z0-9]{3,63}$"
 OBJECT_ID_PATTERN = r"^[-_a-zA-Z0-9]{4,64}$"
 
 ERROR_DESCRIPTIONS = {
-    400: "Invalid input; the message names the value and the rule it breaks.",
+    400: "Invalid input. The message names the value and the rule it breaks.",
     401: "Missing, invalid or expired bearer token.",
     403: "Not authorized for this route or object.",
     404: "Not found.",
-    429: "AWS throttled the request; retry later.",
+    429: "AWS throttled the request. Retry later.",
     500: "Internal server error, or a Step Functions call failed.",
 }
 
 
 class ErrorMessageSerializer(serializers.Serializer):
-    message = serializers.CharField(help_text="One sentence that says what failed.")
+    message = serializers.CharField(help_text="One sentence that describes what failed.")
 
 
 class StatusMessageSerializer(serializers.Serializer):
@@ -60,7 +60,7 @@ class FunctionEntrySerializer(serializers.Serializer):
         help_text="JSON object as text: resourceId, resourceType, isProvided, ..."
     )
     taskTimeout = serializers.CharField(
-        required=False, help_text="Seconds; used when the callback is enabled."
+        required=False, help_text="Seconds. Used when the callback is enabled."
     )
     taskHeartbeatTimeout = serializers.CharField(
         required=False, help_text="Seconds, below taskTimeout."
@@ -75,7 +75,7 @@ class SpecifiedPipelinesSerializer(serializers.Serializer):
 
 
 class WorkflowRequestSerializer(serializers.Serializer):
-    """Body of PUT /workflows; a workflow with the same ids is replaced."""
+    """Body of PUT /workflows. A workflow with the same ids is replaced."""
 
     workflowId = serializers.RegexField(OBJECT_ID_PATTERN)
     databaseId = serializers.RegexField(
@@ -86,14 +86,14 @@ class WorkflowRequestSerializer(serializers.Serializer):
     autoTriggerOnFileExtensionsUpload = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="Comma-separated extensions (jpg,png) or all; blank turns it off.",
+        help_text="Comma-separated extensions (jpg,png) or all. Blank turns it off.",
     )
 
 
 class WorkflowSerializer(serializers.Serializer):
     workflowId = serializers.CharField()
     databaseId = serializers.CharField(
-        help_text='Owning database or GLOBAL; "<id>#deleted" for soft-deleted ones.'
+        help_text='Owning database or GLOBAL, or "<id>#deleted" for a soft-deleted workflow.'
     )
     description = serializers.CharField()
     specifiedPipelines = SpecifiedPipelinesSerializer()
@@ -109,7 +109,7 @@ class WorkflowPageSerializer(serializers.Serializer):
     Items = WorkflowSerializer(many=True)
     NextToken = serializers.CharField(
         allow_null=True,
-        help_text="Pass as startingToken for the next page; null at the end.",
+        help_text="Pass as startingToken for the next page. Null on the last page.",
     )
 
 
@@ -128,8 +128,8 @@ class ExecuteRequestSerializer(serializers.Serializer):
     )
     fileKey = serializers.CharField(
         required=False,
-        help_text="File to process, relative to the asset or its full key; "
-        "omitted runs on the whole asset.",
+        help_text="File to process, relative to the asset or as its full key. "
+        "Without it the workflow runs on the whole asset.",
     )
 
 
@@ -146,7 +146,7 @@ class ExecutionSerializer(serializers.Serializer):
     )
     startDate = serializers.CharField(help_text="UTC, MM/DD/YYYY, HH:MM:SS.")
     stopDate = serializers.CharField(
-        required=False, allow_blank=True, help_text="Same format; blank while running."
+        required=False, allow_blank=True, help_text="Same format as startDate. Blank while running."
     )
     inputAssetFileKey = serializers.CharField(required=False)
 

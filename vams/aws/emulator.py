@@ -20,7 +20,7 @@ from vams.aws.clients import use_endpoint
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-# moto accepts any credentials; these keep boto3 from searching for real ones.
+# moto accepts any credentials, and these keep boto3 from searching for real ones.
 EMULATOR_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "emulator",
     "AWS_SECRET_ACCESS_KEY": "emulator",
@@ -72,7 +72,7 @@ def start_emulator(port: int | None = None) -> Emulator:
 def provision_core_resources() -> None:
     """Create the buckets and the output-processing queue the service needs.
 
-    Safe to run again; real deployments create these with their infrastructure code.
+    Safe to run again. Real deployments create these with their infrastructure code.
     """
     s3.ensure_bucket(settings.VAMS_ASSET_BUCKET)
     s3.ensure_bucket(settings.VAMS_AUXILIARY_BUCKET)

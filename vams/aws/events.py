@@ -23,8 +23,10 @@ def _call(operation: str, **kwargs):
 def ensure_rule_to_queue(
     *, rule_name: str, event_pattern: dict, queue_arn: str, bus_name: str = "default"
 ) -> str:
-    """Create or update a rule on ``bus_name`` that delivers matching events to a
-    queue; return the rule's ARN."""
+    """Create or update a rule on ``bus_name`` that sends matching events to a queue.
+
+    Returns the rule's ARN.
+    """
     response = _call(
         "put_rule",
         Name=rule_name,

@@ -18,7 +18,7 @@ from vams.aws.errors import AWS_EXCEPTIONS, AwsError, translate
 logger = logging.getLogger(__name__)
 
 SERVICE = "stepfunctions"
-# The role the emulator accepts; it checks the ARN's shape, not the role.
+# A role ARN for the emulator, which checks the ARN's format but not the role.
 EMULATOR_ROLE_ARN = "arn:aws:iam::123456789012:role/vams-workflows-state-machine"
 MISSING_CODES = frozenset({"StateMachineDoesNotExist", "ExecutionDoesNotExist"})
 
@@ -57,7 +57,7 @@ class ExecutionSnapshot:
 
 
 def is_missing(error: AwsError) -> bool:
-    """Return True when ``error`` says the state machine or execution does not exist."""
+    """Return True when ``error`` means the state machine or execution does not exist."""
     return error.code in MISSING_CODES
 
 
@@ -67,7 +67,7 @@ def _call(operation: str, **kwargs):
     except AWS_EXCEPTIONS as exc:
         error = translate(SERVICE, operation, exc)
         # A missing machine or execution is an expected result of describe
-        # and delete, and the purge commands ask about thousands of them.
+        # and delete, and the purge commands query thousands of them.
         level = logging.DEBUG if is_missing(error) else logging.WARNING
         logger.log(
             level,
@@ -86,7 +86,8 @@ def role_arn() -> str:
     if settings.VAMS_AWS_ENDPOINT_URL:
         return EMULATOR_ROLE_ARN
     raise ImproperlyConfigured(
-        "Set VAMS_STATE_MACHINE_ROLE_ARN to the IAM role that workflow state machines run as."
+        "Missing VAMS_STATE_MACHINE_ROLE_ARN: set it to the ARN of the IAM role "
+        "that workflow state machines run as."
     )
 
 
@@ -104,7 +105,7 @@ def create_state_machine(*, name: str, definition: dict) -> str:
 
 
 def update_state_machine(*, arn: str, definition: dict) -> None:
-    """Replace the definition in place; the ARN and execution history stay."""
+    """Replace the definition in place, keeping the ARN and execution history."""
     _call(
         "update_state_machine",
         stateMachineArn=arn,
@@ -115,7 +116,7 @@ def update_state_machine(*, arn: str, definition: dict) -> None:
 
 
 def delete_state_machine(*, arn: str) -> None:
-    """Delete the state machine; a machine that is already gone counts as deleted."""
+    """Delete the state machine. A machine that is already gone counts as deleted."""
     try:
         _call("delete_state_machine", stateMachineArn=arn)
     except AwsError as error:
@@ -164,7 +165,10 @@ def list_state_machines(*, name_prefix: str = "") -> list[StateMachineSummary]:
 
 
 def start_execution(*, state_machine_arn: str, name: str, payload: dict) -> StartedExecution:
-    """Start an execution named ``name``; a retried start with the same input is idempotent."""
+    """Start an execution named ``name`` and return its ARN and start date.
+
+    Retrying with the same name and input while the execution runs is idempotent.
+    """
     response = _call(
         "start_execution",
         stateMachineArn=state_machine_arn,

@@ -2,21 +2,21 @@
 
 Every such command:
 
-- takes ``--dry-run`` (report, change nothing); one that works through a
-  table in batches also takes ``--batch-size`` (default 500), and
-  ``--older-than-days`` where rows age out;
+- takes ``--dry-run``, which reports and changes nothing;
+- takes ``--batch-size`` (default 500) when it works through a table in
+  batches, and ``--older-than-days`` where rows age out;
 - in batches, reads rows in primary-key order with a keyset query per batch,
-  and its service writes each batch in its own transaction, so an interrupted
-  run loses at most the batch in flight and a re-run finishes the job;
+  and its service writes each batch in its own transaction. An interrupted
+  run therefore loses at most the batch in flight, and a re-run finishes it;
 - in batches, shows a progress line only when stdout is a terminal;
 - prints one summary line with counts at verbosity 1, one line per object at
   verbosity 2, and nothing but errors at verbosity 0;
 - counts failed objects, keeps going, and raises ``CommandError`` (exit 1) at
   the end when any failed;
-- rejects bad arguments with ``CommandError(..., returncode=2)``.
+- rejects invalid arguments with ``CommandError(..., returncode=2)``.
 
-``MaintenanceCommand`` gives a command the parser and the arguments;
-``keyset_batches`` yields the rows and ``BatchReport`` does the output.
+``MaintenanceCommand`` gives a command the parser and the arguments.
+``keyset_batches`` yields the rows, and ``BatchReport`` writes the output.
 """
 
 from collections.abc import Callable, Iterator
@@ -40,21 +40,22 @@ OLDER_THAN_DAYS_INVALID = (
     "--older-than-days must be a number of days between 0 and {maximum}, not {value}."
 )
 FAILURES_SUMMARY = (
-    "{failed} of {total} {noun} failed; the log has each error. "
+    "{failed} of {total} {noun} failed, and the log contains each error. "
     "Re-run the command to retry them."
 )
 
 
 def usage_error(message: str) -> CommandError:
-    """Return the error for a bad argument: the command exits with status 2."""
+    """Return the CommandError for an invalid argument, which exits with status 2."""
     return CommandError(message, returncode=USAGE_EXIT_CODE)
 
 
 class UsageErrorParser(CommandParser):
     """A command parser whose errors exit with status 2 under ``call_command`` too.
 
-    From the command line argparse already prints the usage and exits with 2;
-    Django's parser raises a plain ``CommandError`` (status 1) otherwise.
+    From the command line, argparse already prints the usage and exits with 2.
+    Under ``call_command``, Django's parser raises a plain ``CommandError``
+    (status 1) instead.
     """
 
     def error(self, message):
@@ -75,7 +76,8 @@ class MaintenanceCommand(BaseCommand):
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         # BaseCommand builds a CommandParser itself and has no hook for the
-        # class; UsageErrorParser only overrides error() and adds no state.
+        # class. Swapping the class is safe because UsageErrorParser only
+        # overrides error() and adds no state.
         parser.__class__ = UsageErrorParser
         return parser
 

@@ -29,7 +29,7 @@ class Command(BaseCommand):
             "--emulator-port",
             type=int,
             default=0,
-            help="Port for the AWS emulator; 0 picks a free one.",
+            help="Port for the AWS emulator (default 0, which picks a free port).",
         )
         parser.add_argument(
             "--admin-password",
@@ -40,7 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if settings.VAMS_AWS_ENDPOINT_URL:
             raise CommandError(
-                "VAMS_AWS_ENDPOINT_URL is set; run_embedded starts its own emulator. "
+                "VAMS_AWS_ENDPOINT_URL is set, but run_embedded starts its own emulator. "
                 "Unset it, or use 'manage.py runserver' against that endpoint."
             )
         call_command("migrate", interactive=False, verbosity=0)
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         self._print_banner(options["addr"], aws.endpoint_url, admin, options["admin_password"])
         try:
             # The embedded default runs with DEBUG off, and runserver then serves
-            # static files (admin CSS, Swagger UI) only when asked to.
+            # static files (admin CSS, Swagger UI) only with insecure_serving.
             call_command(
                 "runserver", options["addr"], use_reloader=False, insecure_serving=True
             )
