@@ -22,7 +22,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +32,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
 os.environ.setdefault("VAMS_LOG_LEVEL", "WARNING")
 
 import django  # noqa: E402 (settings must be chosen before Django is set up)
+from scratch_database import scratch_database  # noqa: E402 (beside this script)
 
 HOLD_DEFINITION = {
     "StartAt": "Hold",
@@ -148,42 +148,32 @@ def main() -> None:
     arguments = parse_arguments()
     django.setup()
 
-    from django.db import connection
     from django.test.utils import setup_test_environment
 
     from vams.aws import emulator
 
-    engine = connection.settings_dict["ENGINE"].rsplit(".", 1)[-1]
-    scratch = tempfile.TemporaryDirectory()
-    if engine == "sqlite3":
-        test_name = str(Path(scratch.name) / "bench.sqlite3")
-    else:
-        test_name = f"bench_vams_{os.getpid()}"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    aws = emulator.start_emulator()
-    try:
-        emulator.provision_core_resources()
-        total = arguments.warmup + arguments.requests
-        user, asset, workflow = build_fixture(total)
+    with scratch_database() as engine:
+        aws = emulator.start_emulator()
+        try:
+            emulator.provision_core_resources()
+            total = arguments.warmup + arguments.requests
+            user, asset, workflow = build_fixture(total)
 
-        time_route(user, asset, range(arguments.warmup))
-        route = time_route(user, asset, range(arguments.warmup, total))
-        time_bare_start(asset, workflow, arguments.warmup)
-        bare = time_bare_start(asset, workflow, arguments.requests)
-        head = time_bare_head(asset, arguments.requests)
+            time_route(user, asset, range(arguments.warmup))
+            route = time_route(user, asset, range(arguments.warmup, total))
+            time_bare_start(asset, workflow, arguments.warmup)
+            bare = time_bare_start(asset, workflow, arguments.requests)
+            head = time_bare_head(asset, arguments.requests)
 
-        ratio = statistics.median(route) / statistics.median(bare)
-        print(f"database: {engine}; emulator: {aws.endpoint_url}; requests: {arguments.requests}")
-        print(f"execute route (test client): {milliseconds(route)}")
-        print(f"bare boto3 start_execution:  {milliseconds(bare)}")
-        print(f"bare boto3 S3 head_object:   {milliseconds(head)}")
-        print(f"ratio of medians (route / bare start): {ratio:.2f}")
-    finally:
-        aws.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        scratch.cleanup()
+            ratio = statistics.median(route) / statistics.median(bare)
+            print(f"database: {engine}; emulator: {aws.endpoint_url}; requests: {arguments.requests}")
+            print(f"execute route (test client): {milliseconds(route)}")
+            print(f"bare boto3 start_execution:  {milliseconds(bare)}")
+            print(f"bare boto3 S3 head_object:   {milliseconds(head)}")
+            print(f"ratio of medians (route / bare start): {ratio:.2f}")
+        finally:
+            aws.stop()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ emulator (moto's server on loopback, so far faster than real AWS).
 import argparse
 import os
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -31,6 +30,7 @@ os.environ["VAMS_AWS_ENDPOINT_URL"] = "http://127.0.0.1:9"
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 import django  # noqa: E402 (settings must be chosen before Django is set up)
+from scratch_database import scratch_database  # noqa: E402 (beside this script)
 
 INSERT_CHUNK = 5_000
 
@@ -100,18 +100,15 @@ def main() -> None:
     batch_sizes = [int(size) for size in arguments.batch_sizes.split(",")]
     django.setup()
 
+    with scratch_database() as engine:
+        run(arguments, batch_sizes, engine)
+
+
+def run(arguments, batch_sizes: list[int], engine: str) -> None:
     from django.db import connection
 
     from workflows.models import Workflow
 
-    engine = connection.settings_dict["ENGINE"].rsplit(".", 1)[-1]
-    scratch = tempfile.TemporaryDirectory()
-    if engine == "sqlite3":
-        test_name = str(Path(scratch.name) / "bench.sqlite3")
-    else:
-        test_name = f"bench_vams_{os.getpid()}"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     emulator = None
     if arguments.with_arns:
         from vams.aws import emulator as emulator_module
@@ -134,8 +131,6 @@ def main() -> None:
     finally:
         if emulator is not None:
             emulator.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        scratch.cleanup()
 
 
 if __name__ == "__main__":

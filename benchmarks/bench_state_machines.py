@@ -21,7 +21,6 @@ import io
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vams.settings")
 
 import django  # noqa: E402 (settings must be chosen before Django is set up)
+from scratch_database import scratch_database  # noqa: E402 (beside this script)
 
 BUILD_REPEATS = 2_000
 
@@ -139,30 +139,20 @@ def main() -> None:
     arguments = parse_arguments()
     django.setup()
 
-    from django.db import connection
 
     from vams.aws import emulator as emulator_module
 
-    engine = connection.settings_dict["ENGINE"].rsplit(".", 1)[-1]
-    scratch = tempfile.TemporaryDirectory()
-    if engine == "sqlite3":
-        test_name = str(Path(scratch.name) / "bench.sqlite3")
-    else:
-        test_name = f"bench_vams_{os.getpid()}"
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = test_name
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-    emulator = emulator_module.start_emulator()
-    emulator_module.provision_core_resources()
-    try:
-        print(
-            f"database: {engine}, workflows={arguments.workflows} "
-            f"functions={arguments.functions}"
-        )
-        run(arguments.workflows, arguments.functions)
-    finally:
-        emulator.stop()
-        connection.creation.destroy_test_db(old_name, verbosity=0)
-        scratch.cleanup()
+    with scratch_database() as engine:
+        emulator = emulator_module.start_emulator()
+        emulator_module.provision_core_resources()
+        try:
+            print(
+                f"database: {engine}, workflows={arguments.workflows} "
+                f"functions={arguments.functions}"
+            )
+            run(arguments.workflows, arguments.functions)
+        finally:
+            emulator.stop()
 
 
 if __name__ == "__main__":
