@@ -97,7 +97,7 @@ def _list_state_machine_arns() -> set[str] | None:
         machines = stepfunctions.list_state_machines()
     except AwsError as error:
         logger.warning(
-            "Listing state machines failed; describing each one instead code=%s",
+            "Listing state machines failed, describing each one instead code=%s",
             error.code,
         )
         return None
@@ -117,7 +117,7 @@ def workflow_purge_batch(
     A state machine still present is deleted first, unless a live workflow
     stores the same ARN (a workflow re-created under the same id can get the
     same state machine name). With a ``listing``, only listed machines are
-    described; without one, every row's machine is. A row whose
+    described. Without one, every row's machine is described. A row whose
     state machine cannot be deleted is kept with ``error`` set.
 
     The rows, and with ``delete_executions`` their finished executions, are
@@ -213,7 +213,7 @@ def _remove_state_machine(
     listing: StateMachineListing | None,
     dry_run: bool,
 ) -> bool:
-    """Delete the workflow's state machine if it still exists; return True if it did."""
+    """Delete the workflow's state machine if it exists, and return whether it did."""
     arn = workflow.workflow_arn
     if not arn or arn in live_arns:
         return False
@@ -234,7 +234,7 @@ def _executions_filter(workflows: list[Workflow]) -> Q:
     machine ARN. Machine names carry a random suffix today, so a workflow
     re-created under the same id gets a new ARN, but the match does not rely
     on it. An execution belongs to a deleted row only if it was created while
-    that row existed, and no execution of a later re-created workflow was.
+    that row existed, and a later re-created workflow did not exist then.
     """
     condition = Q(pk__in=[])
     for workflow in workflows:

@@ -62,10 +62,10 @@ def workflow_list(
 def workflow_get(
     *, user, database_id: str, workflow_id: str, show_deleted: bool = False
 ) -> Workflow:
-    """Return the workflow the user may GET; raise NotFound when missing or not allowed.
+    """Return the workflow the user may GET, or raise NotFound if missing or denied.
 
     A live row wins. With ``show_deleted`` and no live row, the most recently
-    deleted row is returned. A denial looks like a missing row, so the answer
+    deleted row is returned. A denial looks like a missing row, so the response
     does not reveal that the workflow exists.
     """
     workflow = workflow_get_alive(database_id=database_id, workflow_id=workflow_id)

@@ -1,8 +1,8 @@
 """Build the Step Functions definition (Amazon States Language) of a workflow.
 
-``build_definition`` is a pure function: the same function entries always give
-the same definition, because ``reconcile_state_machines`` finds drift by
-comparing definitions. The execution input and the payload each pipeline gets
+``build_definition`` is a pure function, so the same function entries always
+give the same definition. ``reconcile_state_machines`` relies on that to find
+drift by comparing definitions. The execution input and the payload each pipeline gets
 are the ones VAMS uses, so a pipeline written for VAMS runs unchanged:
 
 - Execution input: the keys in ``EXECUTION_INPUT_KEYS``.
@@ -126,9 +126,9 @@ def build_definition(
         last_job=state_names[-1],
         output_queue_url=output_queue_url,
     )
-    # NOTE: moto 5.2 cannot end a Fail state with an error named "States.*", so in
-    # the emulator a timed-out task ends as States.Runtime, with a cause that
-    # names States.Timeout. Step Functions accepts such names in a Fail state
+    # NOTE: moto 5.2 cannot end a Fail state with an error named "States.*". In
+    # the emulator a timed-out task therefore ends as States.Runtime, with a
+    # cause that names States.Timeout. Step Functions accepts such names in a Fail state
     # (VAMS's own Fail state sets States.TaskFailed).
     states[FAIL_STATE] = {
         "Type": "Fail",

@@ -71,7 +71,7 @@ def state_machine_sync(workflow: Workflow) -> str:
 
 
 def state_machine_delete(workflow: Workflow) -> None:
-    """Delete the workflow's state machine; one that is already gone counts as deleted.
+    """Delete the workflow's state machine, treating one already gone as deleted.
 
     The row keeps its ``workflow_arn``, which now names no machine. Raises
     Throttled or UpstreamFailure when Step Functions fails.
@@ -249,7 +249,8 @@ def state_machines_reconcile(
     with ``VAMS_STATE_MACHINE_PREFIX`` that no live workflow owns and that are
     older than ``orphan_grace``. The grace keeps a machine whose workflow save
     has not committed yet. Deployments that share an AWS account and region
-    need different prefixes, because the prefix is what marks a machine as ours.
+    need different prefixes, because the prefix marks the machines that this
+    deployment owns.
 
     Each repair is its own AWS call and row update, so a failure is counted and
     the run goes on. With ``dry_run`` it reports the same actions and changes
@@ -293,7 +294,7 @@ def _reconcile_workflow(workflow: Workflow, *, dry_run: bool) -> ReconcileAction
             store_state_machine_arn(workflow, arn)
     except (AwsError, DomainError) as error:
         logger.warning(
-            "Reconcile could not %s state machine "
+            "Reconcile failed to %s state machine "
             "database_id=%s workflow_id=%s error=%s",
             kind,
             workflow.database_id,
@@ -334,7 +335,7 @@ def _delete_orphan(
             stepfunctions.delete_state_machine(arn=machine.arn)
         except AwsError as error:
             logger.warning(
-                "Reconcile could not delete state machine arn=%s code=%s",
+                "Reconcile failed to delete state machine arn=%s code=%s",
                 machine.arn,
                 error.code,
             )

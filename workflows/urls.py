@@ -1,4 +1,4 @@
-"""Workflow routes; each answers with and without a trailing slash."""
+"""Workflow routes. Each route matches with and without a trailing slash."""
 
 from django.urls import re_path
 

@@ -26,7 +26,7 @@ PATH_WORKFLOW_ID_PATTERN = re.compile(r"[-_a-zA-Z0-9]{3,64}")
 # workflowId and pipeline names in a PUT body.
 ENTITY_ID_PATTERN = re.compile(r"[-_a-zA-Z0-9]{4,64}")
 FILE_EXTENSION_PATTERN = re.compile(r"\.[a-zA-Z0-9]{1,7}")
-# https://sqs.<region>.amazonaws.com/<account>/<queue> in AWS; the local
+# https://sqs.<region>.amazonaws.com/<account>/<queue> in AWS. The local
 # emulator serves http://127.0.0.1:<port>/<account>/<queue>.
 SQS_QUEUE_URL_PATTERN = re.compile(
     r"https?://[A-Za-z0-9.\-\[\]:]+/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?"
@@ -204,7 +204,7 @@ class PipelineFacts:
 
 
 def validate_path_database_id(value: str) -> str:
-    """Return ``value`` when it is GLOBAL or follows the ID rule; raise InvalidInput."""
+    """Return ``value`` if it is GLOBAL or follows the ID rule, else raise."""
     if value.strip().lower() == "global" and value != GLOBAL:
         raise InvalidInput(
             GLOBAL_NOT_CAPITALISED.format(field="databaseId", value=_show(value))
@@ -215,7 +215,7 @@ def validate_path_database_id(value: str) -> str:
 
 
 def validate_path_workflow_id(value: str) -> str:
-    """Return ``value`` if it is a valid workflow id (never GLOBAL); else raise."""
+    """Return ``value`` if it is a valid workflow id (never GLOBAL), else raise."""
     if value.strip().lower() == "global":
         raise InvalidInput(
             GLOBAL_NOT_ALLOWED.format(field="workflowId", value=_show(value))
@@ -268,7 +268,7 @@ def parse_workflow_body(raw: bytes | str) -> dict:
 
 
 def validate_workflow_body(body: dict) -> None:
-    """Check every field of a PUT body; raise one InvalidInput listing each failure."""
+    """Check every field of a PUT body, raising one InvalidInput for all failures."""
     errors = workflow_body_errors(body)
     if errors:
         raise InvalidInput(" ".join(errors))
@@ -651,7 +651,7 @@ def parse_auto_trigger_extensions(value: str | None) -> set[str] | AutoTrigger:
 
     Blank returns an empty set (never triggers). ``all`` or ``.all`` in any
     case returns ALL_EXTENSIONS. Otherwise the value is split on commas and
-    each entry is trimmed, stripped of leading dots and lower-cased; empty and
+    each entry is trimmed, stripped of leading dots and lower-cased. Empty and
     invalid entries are dropped, so ``.JPG, png`` gives ``{"jpg", "png"}``.
     """
     if not value or not value.strip():
@@ -669,8 +669,8 @@ def parse_auto_trigger_extensions(value: str | None) -> set[str] | AutoTrigger:
 def auto_trigger_matches(value: str | None, relative_path: str) -> bool:
     """Return True when a file at ``relative_path`` triggers a workflow with ``value``.
 
-    The file's extension is the text after the last dot of the path, lower-cased;
-    a path without a dot matches only ``all``.
+    The file's extension is the text after the last dot of the path, lower-cased.
+    A path without a dot matches only ``all``.
     """
     extensions = parse_auto_trigger_extensions(value)
     if extensions is ALL_EXTENSIONS:

@@ -30,15 +30,18 @@ ROUTE_NOT_FOUND = "Not Found"
 
 
 class WorkflowRouteApi(APIView):
-    """Base view: a method the route does not serve is 404, as the published API
-    answers for a path and method it has no route for, rather than DRF's 405."""
+    """Base view that returns 404 for a method the route does not serve.
+
+    The published API returns 404 for a path and method it has no route for,
+    where DRF would return 405.
+    """
 
     def http_method_not_allowed(self, request: Request, *args, **kwargs) -> Response:
         raise NotFound(ROUTE_NOT_FOUND)
 
 
 class WorkflowsApi(WorkflowRouteApi):
-    """GET /workflows lists every database's workflows; PUT /workflows saves one."""
+    """GET /workflows lists every database's workflows, PUT /workflows saves one."""
 
     @api_schema.workflow_list_schema
     def get(self, request: Request) -> Response:
@@ -52,7 +55,7 @@ class WorkflowsApi(WorkflowRouteApi):
     @api_schema.workflow_put_schema
     def put(self, request: Request) -> Response:
         # The raw body is parsed here, not by DRF, so that an empty body and
-        # "{}" get different answers whatever the Content-Type.
+        # "{}" get different responses whatever the Content-Type.
         data = parse_workflow_body(request.body)
         workflow_create_or_update(data=data, user=request.user)
         return envelope(SAVED)

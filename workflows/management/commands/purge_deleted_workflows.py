@@ -57,8 +57,8 @@ class Command(MaintenanceCommand):
             dest="delete_executions",
             action="store_true",
             help=(
-                "Also delete the finished executions of each purged workflow row; "
-                "executions of a live workflow with the same id are kept."
+                "Also delete the finished executions of each purged workflow row. "
+                "Executions of a live workflow with the same id are kept."
             ),
         )
         parser.set_defaults(delete_executions=False)

@@ -27,9 +27,9 @@ ACTION_DRY_RUN = {
     "update": "Would update state machine {arn} of workflow {workflow}.",
     "delete": "Would delete state machine {arn}: no live workflow owns it.",
 }
-ACTION_FAILED = "Could not {kind} the state machine {target}: {error}"
+ACTION_FAILED = "Failed to {kind} the state machine {target}: {error}"
 FAILURES = (
-    "{failed} state machine repairs failed; the log has each error. "
+    "{failed} state machine repairs failed, and the log contains each error. "
     "Re-run the command to retry them."
 )
 ORPHAN_GRACE_INVALID = (

@@ -9,14 +9,14 @@ from workflows.builtin.pipelines import BUILTIN_PIPELINES, register_builtin_pipe
 class Command(BaseCommand):
     help = (
         "Create or update the built-in GLOBAL pipelines, their SQS queues and "
-        "their EventBridge rule; safe to run again."
+        "their EventBridge rule (safe to run again)."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="List the pipelines and queues that would be registered; change nothing.",
+            help="List the pipelines and queues to register, without changing them.",
         )
 
     def handle(self, *args, **options) -> None:

@@ -26,7 +26,7 @@ class Command(BaseCommand):
             "--queues",
             nargs="+",
             metavar="PIPELINE_ID",
-            help="Pipeline ids whose queues to consume; default: every built-in pipeline.",
+            help="Pipeline ids whose queues are consumed (default: all built-in).",
         )
         parser.add_argument(
             "--wait-seconds",
@@ -86,8 +86,8 @@ def _selected_pipelines(pipeline_ids: list[str] | None) -> list[BuiltinPipeline]
     unknown = [pipeline_id for pipeline_id in pipeline_ids if pipeline_id not in known]
     if unknown:
         raise CommandError(
-            f"Unknown pipeline id(s): {', '.join(unknown)}; "
-            f"built-in pipelines are {', '.join(known)}.",
+            f"Unknown pipeline id(s): {', '.join(unknown)}. "
+            f"Built-in pipelines are {', '.join(known)}.",
             returncode=2,
         )
     return [known[pipeline_id] for pipeline_id in pipeline_ids]
