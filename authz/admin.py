@@ -32,8 +32,8 @@ class RoleAdmin(admin.ModelAdmin):
     inlines = [RoleMembershipInline]
 
     def get_readonly_fields(self, request, obj=None):
-        # Superusers hold the built-in role by name, so renaming it would
-        # silently strip their rights.
+        # Superusers get the built-in role by its name, so renaming it would
+        # silently remove their rights.
         if obj is not None and obj.name == ADMIN_ROLE:
             return ["name"]
         return []

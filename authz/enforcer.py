@@ -37,9 +37,11 @@ from authz.rules import CriterionSpec, RuleSet
 logger = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).with_name("model.conf")
-# Users whose enforcers one process keeps; the least recently used goes first.
+# Maximum number of users whose enforcers one process keeps. The least recently
+# used enforcer is evicted first.
 MAX_CACHED_ENFORCERS = 1000
-# Decisions one enforcer remembers before it starts over (see ``decide``).
+# Maximum number of decisions one enforcer remembers before it clears them all
+# (see ``decide``).
 MAX_REMEMBERED_DECISIONS = 50_000
 POLICY_VERSION_PK = 1
 # Attribute names stamped on a request's user object by ``pin_request_state``.
@@ -149,7 +151,7 @@ def current_policy_version() -> str:
 
 
 def bump_policy_version() -> None:
-    """Mark every cached enforcer stale; runs inside the caller's transaction."""
+    """Mark every cached enforcer stale, inside the caller's transaction if any."""
     stamp = uuid.uuid4().hex
     with transaction.atomic():
         updated = PolicyVersion.objects.filter(pk=POLICY_VERSION_PK).update(
@@ -162,10 +164,10 @@ def bump_policy_version() -> None:
 
 
 def pin_request_state(user, *, mfa_authenticated: bool) -> None:
-    """Read the policy version once for this request and stamp it on ``user``.
+    """Store the current policy version and the MFA flag on ``user``.
 
-    ``user`` must be the per-request object (``request.user``): every check in
-    the request then reuses the version instead of reading it again.
+    ``user`` must be the per-request object (``request.user``), so every check
+    in the request reuses that version instead of reading it again.
     """
     setattr(user, PINNED_VERSION_ATTR, current_policy_version())
     setattr(user, PINNED_MFA_ATTR, mfa_authenticated)
@@ -232,7 +234,7 @@ def build_enforcer(user, *, mfa_authenticated: bool) -> UserEnforcer:
 
 
 class EnforcerCache:
-    """Enforcers of one process, keyed by user and rebuilt when the version moves."""
+    """Per-process enforcer cache, keyed by user, rebuilt when the version changes."""
 
     def __init__(self, max_size: int = MAX_CACHED_ENFORCERS) -> None:
         self._max_size = max_size

@@ -217,7 +217,7 @@ class Criterion(models.Model):
         errors = {}
         if self.value is not None and self.value.strip() == "":
             errors["value"] = (
-                "Value must not be blank; write the literal text to compare."
+                "Value must not be blank. Enter the literal text to compare."
             )
         try:
             constraint = self.constraint
@@ -229,14 +229,14 @@ class Criterion(models.Model):
                 names = ", ".join((*allowed, Field.OBJECT_TYPE))
                 errors["field"] = (
                     f"Field {self.field} does not exist on {constraint.object_type} "
-                    f"objects; use one of: {names}."
+                    f"objects. Use one of: {names}."
                 )
         if errors:
             raise ValidationError(errors)
 
 
 class ConstraintPermission(models.Model):
-    """Allow or deny one action on a constraint's objects to a role or one user."""
+    """An allow or deny of one action on a constraint's objects, for a role or user."""
 
     constraint = models.ForeignKey(
         Constraint, on_delete=models.CASCADE, related_name="permissions"
@@ -288,5 +288,6 @@ class ConstraintPermission(models.Model):
     def clean(self) -> None:
         if bool(self.role_id) == bool(self.user_id):
             raise ValidationError(
-                "Choose either a role or a user for this permission, not both."
+                "Choose exactly one subject for this permission: either a role "
+                "or a user."
             )

@@ -26,7 +26,7 @@ class IsAllowedRoute(BasePermission):
 
     HEAD is judged as GET. It runs after IsAuthenticated, so an anonymous
     caller still gets 401 rather than 403. A method the view does not serve
-    passes here, so the view answers it as an unknown route for every caller.
+    passes here, so every caller gets the view's 404 "Not Found" response.
     """
 
     message = "Not Authorized"

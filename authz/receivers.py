@@ -1,7 +1,7 @@
 """Bump the policy version whenever a rule row changes, from any code path.
 
 ``QuerySet.update()``, ``bulk_create()`` and raw SQL do not send these
-signals; code that writes rules that way must call ``bump_policy_version``.
+signals, so code that writes rules that way must call ``bump_policy_version``.
 """
 
 from authz.enforcer import bump_policy_version

@@ -4,7 +4,8 @@ Each predicate is built once, when a user's rules are loaded, and then called
 for every request. Nothing is parsed or evaluated as text at request time.
 Values are compared as literal text. An attribute that is missing or None
 reads as "". A list attribute (``tags``) passes a test when any element
-passes it, except ``does_not_contain``, which needs every element to pass.
+passes it. ``does_not_contain`` instead needs every element to pass, and
+``is_one_of`` and ``is_not_one_of`` test whether the value equals an element.
 """
 
 from collections import defaultdict
@@ -96,7 +97,7 @@ def compile_constraint(
 
 
 class RuleSet:
-    """The rules of several constraints; an object matches when any rule selects it.
+    """The rules of several constraints. An object matches when any rule selects it.
 
     Single ``equals`` tests, the usual shape of a scoped constraint (for
     example ``databaseId equals db-a``), go into a set per attribute, so a

@@ -1,7 +1,7 @@
 """Authorization decisions and the services that edit the rules.
 
-Apps describe objects as attribute dictionaries. Tier 1 judges
-``{"object__type": "api", "route__path": <request path>}``; tier 2 judges the
+Apps describe objects as attribute dictionaries. Tier 1 checks
+``{"object__type": "api", "route__path": <request path>}``. Tier 2 checks the
 object the request touches, for example
 ``{"object__type": "workflow", "databaseId": "db-a", "workflowId": "wf-1"}``.
 Actions are HTTP methods: GET, PUT, POST, DELETE.
@@ -66,9 +66,9 @@ def authz_check(*, user, obj: Mapping, action: str) -> bool:
 
     allowed, computed = enforcer.decide(obj, action)
     if not allowed:
-        # Route denials are always logged. A repeat of a remembered object
-        # denial (a list dropping many rows of one database, say) goes to
-        # debug, so the info log keeps one line per distinct case.
+        # Route denials are always logged at info. A repeated object denial
+        # served from the decision memo (for example, a list that drops many
+        # rows of one database) goes to debug, so info keeps one line per case.
         is_route = obj.get("object__type") == "api"
         level = logging.INFO if computed or is_route else logging.DEBUG
         logger.log(
@@ -97,7 +97,7 @@ def _criterion_parts(item: CriterionInput) -> tuple[str, str, str]:
 def role_create(
     *, name: str, description: str = "", mfa_required: bool = False
 ) -> Role:
-    """Create a role; raise ValidationError on an invalid or taken name."""
+    """Create a role, or raise ValidationError when the name is invalid or taken."""
     role = Role(name=name, description=description, mfa_required=mfa_required)
     role.full_clean()
     role.save()
@@ -107,7 +107,7 @@ def role_create(
 
 @transaction.atomic
 def role_assign(*, user: AbstractBaseUser, role: Role) -> RoleMembership:
-    """Make ``user`` a member of ``role``; assigning twice keeps one membership."""
+    """Make ``user`` a member of ``role``. Assigning twice keeps one membership."""
     membership, _ = RoleMembership.objects.get_or_create(user=user, role=role)
     bump_policy_version()
     return membership

@@ -358,7 +358,7 @@ def test_authz_check_denies_when_rules_cannot_load(curator, db_a_reader, caplog)
     assert authz_check(user=curator, obj=workflow("db-a"), action="GET") is True
 
 
-def test_authz_check_logs_denial_with_user_type_and_action(curator, caplog):
+def test_authz_check_logs_denial(curator, caplog):
     with caplog.at_level(logging.INFO, logger="authz.services"):
         authz_check(user=curator, obj=workflow("db-a", "wf-7"), action="DELETE")
 

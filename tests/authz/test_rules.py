@@ -81,7 +81,7 @@ def test_criterion_on_list(operator, value, tags, expected):
     assert predicate({"tags": tags}) is expected
 
 
-def test_criterion_missing_or_none_attribute_reads_as_empty_text():
+def test_criterion_missing_attribute_is_empty():
     lacks_x = compile_criterion(CriterionSpec("assetName", "does_not_contain", "x"))
     starts = compile_criterion(CriterionSpec("assetName", "starts_with", "a"))
 
@@ -123,7 +123,7 @@ def test_constraint_or_rule_needs_any_criterion():
     assert rules[0]({"databaseId": "db-c"}) is False
 
 
-def test_constraint_with_both_lists_selects_when_either_rule_does():
+def test_constraint_both_lists_either_selects():
     rules = compile_constraint(
         [CriterionSpec("databaseId", "equals", "db-a")],
         [CriterionSpec("workflowId", "equals", "wf-9")],

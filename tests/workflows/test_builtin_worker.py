@@ -103,7 +103,7 @@ def test_process_message_without_token_uploads_outputs():
     assert keys == [f"{prefix}files/models/box.glb"]
 
 
-def test_process_message_later_step_falls_back_to_asset_file():
+def test_process_message_later_step_fallback():
     prefix = f"pipelines/convert-mesh-glb/j/output/{uuid.uuid4()}/"
     _upload_box("xa1/models/box.obj")
     body = _body(
