@@ -47,8 +47,8 @@ def is_trigger_excluded(key: str) -> bool:
 def workflow_matches(auto_trigger: str | None, key: str) -> bool:
     """Return True when a file at ``key`` triggers a workflow with this auto-trigger setting.
 
-    The extension is the text after the last dot of the file name, lower-cased;
-    a file without one matches only ``all``.
+    The extension is the text after the last dot of the file name, lower-cased.
+    A file without one matches only ``all``.
     """
     extensions = parse_auto_trigger_extensions(auto_trigger)
     if extensions is ALL_EXTENSIONS:

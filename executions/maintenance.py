@@ -16,7 +16,8 @@ Status = WorkflowExecution.Status
 # left out because Step Functions may still redrive such an execution.
 FINISHED_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT, Status.ABORTED)
 
-# The fields the purge and its report read; error causes can be long.
+# Only the fields the purge and its report read are loaded, because error
+# causes can be long.
 PURGE_FIELDS = (
     "execution_id",
     "workflow_database_id",

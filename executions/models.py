@@ -6,8 +6,8 @@ from django.db.models import Q
 
 class WorkflowExecution(models.Model):
     class Status(models.TextChoices):
-        # NEW is stored between the row insert and the Step Functions start;
-        # the API never returns it.
+        # NEW is stored between the row insert and the Step Functions start.
+        # The API never returns it.
         NEW = "NEW"
         RUNNING = "RUNNING"
         SUCCEEDED = "SUCCEEDED"
@@ -23,7 +23,7 @@ class WorkflowExecution(models.Model):
     workflow_database_id = models.CharField(max_length=63)
     workflow_id = models.CharField(max_length=64)
     workflow_arn = models.CharField(max_length=256, blank=True, default="")
-    # NOTE: ``execution.asset_id`` is the Asset row's primary key; the asset's
+    # NOTE: ``execution.asset_id`` is the Asset row's primary key. The asset's
     # own id is ``execution.asset.asset_id``.
     asset = models.ForeignKey(
         "vams.Asset", on_delete=models.CASCADE, related_name="executions"

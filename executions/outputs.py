@@ -3,9 +3,9 @@
 The closing step of every workflow state machine sends one SQS message to the
 queue ``settings.VAMS_OUTPUT_QUEUE_NAME`` and waits for its task token. The body
 is ``{"body": {...output locations..., "TaskToken": ...}}``. The consumer here
-registers the outputs and then sends task success for the token, so an execution ends SUCCEEDED
-only after its outputs are on the asset. The consumer then waits briefly for the
-execution to stop and stores its final status on the row.
+registers the outputs and then sends task success for the token, so an
+execution ends SUCCEEDED only after its outputs are on the asset. The consumer
+then waits briefly for the execution to stop and stores its final status on the row.
 
 What registration does, per output folder under
 ``pipelines/<pipeline>/<job>/output/<execution id>/``:
@@ -86,7 +86,7 @@ class TaskSuccess(Enum):
 
 
 class InvalidOutputMessage(Exception):
-    """The output message cannot be processed; the execution still ends normally."""
+    """Output message that cannot be processed. The execution still ends normally."""
 
 
 class OutputsNotAuthorized(Exception):
@@ -188,7 +188,10 @@ def _list_folder(prefix: str) -> list[s3.ObjectInfo]:
 def _copy_outputs(
     execution: WorkflowExecution, location: OutputLocation
 ) -> tuple[RegistrationResult, list[str]]:
-    """Copy the three folders onto the asset; return the result and the copied source keys."""
+    """Copy the three output folders onto the asset.
+
+    Returns the result and the copied source keys.
+    """
     result = RegistrationResult()
     copied: list[str] = []
     asset = execution.asset
@@ -306,7 +309,10 @@ def locate_outputs(execution: WorkflowExecution) -> OutputLocation | None:
 
 
 def _parse_message(text: str) -> tuple[dict, str]:
-    """Return the message's body and task token; raise InvalidOutputMessage without a token."""
+    """Return the message's body and task token.
+
+    Raises InvalidOutputMessage when the message has no task token.
+    """
     try:
         document = json.loads(text)
     except ValueError:
@@ -412,7 +418,7 @@ def process_output_message(text: str) -> MessageOutcome:
         output = {"statusCode": 403, "message": str(error)}
     except (AwsError, DatabaseError):
         logger.exception(
-            "Output registration failed execution_id=%s; the message will be redelivered",
+            "Output registration failed execution_id=%s, SQS will redeliver the message",
             body.get("executionId"),
         )
         return MessageOutcome(done=False, output={})
@@ -432,7 +438,8 @@ def _send_task_success(token: str, output: dict, execution_id) -> TaskSuccess:
             )
             return TaskSuccess.TOKEN_DEAD
         logger.exception(
-            "SendTaskSuccess failed execution_id=%s; the message will be redelivered", execution_id
+            "SendTaskSuccess failed execution_id=%s, SQS will redeliver the message",
+            execution_id,
         )
         return TaskSuccess.FAILED
     return TaskSuccess.SENT
@@ -450,7 +457,7 @@ def _record_stop(execution: WorkflowExecution) -> None:
             result = execution_refresh(execution)
         except (AwsError, DatabaseError):
             logger.exception(
-                "Refreshing execution_id=%s after task success failed; executions_sync will retry",
+                "Refreshing execution_id=%s after task success failed, executions_sync will retry",
                 execution.execution_id,
             )
             return
@@ -458,7 +465,7 @@ def _record_stop(execution: WorkflowExecution) -> None:
             return
         if time.monotonic() >= deadline:
             logger.info(
-                "Execution still running %.1f s after task success execution_id=%s; "
+                "Execution still running %.1f s after task success execution_id=%s, "
                 "executions_sync will record its end",
                 STOP_POLL_SECONDS,
                 execution.execution_id,

@@ -23,7 +23,7 @@ def _consume_forever() -> None:
         try:
             consume_output_messages(max_messages=10, wait_seconds=WAIT_SECONDS)
         except Exception:  # noqa: BLE001 - the thread must outlive any one failure
-            logger.exception("Output consumer failed; retrying in %d s", RETRY_PAUSE_SECONDS)
+            logger.exception("Output consumer failed, retrying in %d s", RETRY_PAUSE_SECONDS)
             time.sleep(RETRY_PAUSE_SECONDS)
         finally:
             close_old_connections()
@@ -38,11 +38,11 @@ def start_output_consumer(stdout) -> threading.Thread:
 
 
 def sync_executions_once() -> None:
-    """Run one executions_sync pass; log a failure instead of raising it."""
+    """Run one executions_sync pass and log a failure instead of raising it."""
     try:
         executions_sync()
     except Exception:  # noqa: BLE001 - the thread must outlive any one failure
-        logger.exception("Execution sync failed; retrying in %d s", SYNC_INTERVAL_SECONDS)
+        logger.exception("Execution sync failed, retrying in %d s", SYNC_INTERVAL_SECONDS)
 
 
 def _sync_forever() -> None:

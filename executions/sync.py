@@ -32,7 +32,7 @@ def executions_sync(*, dry_run: bool = False) -> SyncSummary:
     A running row whose execution Step Functions has no record of is closed as
     ABORTED with error ``ExecutionNotFound``. Each row is written on its own,
     so a failure on one row is counted and the others continue. With
-    ``dry_run`` nothing is written and the summary says what would change.
+    ``dry_run`` nothing is written and the summary counts what would change.
     """
     summary = SyncSummary()
     running = WorkflowExecution.objects.filter(stop_date__isnull=True).order_by("id")

@@ -1,4 +1,4 @@
-"""Execution routes; each matches with and without a trailing slash."""
+"""Execution routes. Each matches with and without a trailing slash."""
 
 from django.urls import re_path
 

@@ -109,7 +109,10 @@ def validate_optional_file_key(value) -> str | None:
 
 
 def parse_boolean(value: str | None, *, field: str, default: bool = False) -> bool:
-    """Parse a query flag: true/false, 1/0, yes/no in any case; absent gives ``default``."""
+    """Parse a query flag (true/false, 1/0 or yes/no, in any case).
+
+    A missing or empty value returns ``default``.
+    """
     if value is None or value == "":
         return default
     word = value.strip().lower()
@@ -137,8 +140,8 @@ def _escapes_folder(relative: str) -> bool:
 def resolve_file_key(*, base_key: str, file_key: str | None) -> str:
     """Return the full S3 key that ``file_key`` names inside the folder ``base_key``.
 
-    One leading "/" is dropped; a key that already starts with ``base_key`` is
-    taken as a full key, any other key is relative to ``base_key``. No key
+    One leading "/" is dropped. A key that already starts with ``base_key`` is
+    taken as a full key, and any other key is relative to ``base_key``. No key
     returns ``base_key`` itself (the whole asset). Raises InvalidInput when the
     key could point outside ``base_key``.
     """

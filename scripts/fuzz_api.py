@@ -4,13 +4,13 @@ Starts the service on a loopback port against a throwaway test database and
 the embedded AWS emulator, and seeds one database, asset, pipeline and
 workflow. Then it sends schemathesis-generated requests (valid and invalid, as
 an admin, as a user with no role and without a token) and random save, read,
-run, stop and delete sequences until at least --requests were sent. Prints the number
-of requests, 5xx responses and schema violations, the status histogram and
-one reproducible curl line per distinct failure. Exits 1 when any failure was
-found.
+run, stop and delete sequences until at least --requests were sent. Prints the
+number of requests, 5xx responses and schema violations, the status histogram
+and one reproducible curl line per distinct failure. Exits 1 when any failure
+was found.
 
 Usage: .venv/bin/python scripts/fuzz_api.py [--requests 10000] [--examples 50]
-Set DATABASE_URL to run against PostgreSQL; the run uses its own test database.
+Set DATABASE_URL to run against PostgreSQL. The run uses its own test database.
 """
 
 import argparse

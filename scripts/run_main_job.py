@@ -56,7 +56,7 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument(
         "--database-url",
-        help="Use this database instead of a fresh SQLite file; it is migrated and written to.",
+        help="Use this database instead of a fresh SQLite file. It is migrated and written to.",
     )
     arguments = parser.parse_args()
     if arguments.no_samples:
@@ -81,7 +81,10 @@ def configure_environment(arguments: argparse.Namespace, work_folder: Path) -> N
 
 
 def start_service(stdout):
-    """Migrate, start the emulator and the background workers; return the handles."""
+    """Migrate, then start the emulator and the background workers.
+
+    Returns their handles.
+    """
     from django.core.management import call_command
 
     from executions.startup import start_output_consumer
@@ -188,7 +191,7 @@ def run_samples(api, user, folder: Path, timeout: float) -> list:
 
 
 class _LineWriter:
-    """The ``stdout`` the startup steps write to: one line per call."""
+    """Stream for the startup steps' output that prints one line per write."""
 
     def write(self, text: str) -> None:
         print(text.rstrip("\n"))
@@ -201,7 +204,7 @@ def main() -> int:
         import django
 
         django.setup()
-        # moto logs every failed state at ERROR; the table reports failures.
+        # moto logs every failed state at ERROR, and the table already reports failures.
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         started = time.monotonic()
         status = run(arguments)

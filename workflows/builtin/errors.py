@@ -2,7 +2,7 @@
 
 
 class PipelineError(Exception):
-    """A pipeline step failed; ``error`` and ``cause`` go to SendTaskFailure.
+    """Failure of a pipeline step, sent to SendTaskFailure as ``error`` and ``cause``.
 
     ``error`` is a short CamelCase name the workflow's fail state shows, and
     ``cause`` a sentence naming the file and the reason.

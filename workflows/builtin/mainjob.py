@@ -147,7 +147,7 @@ class ApiClient:
 
 
 class JobError(Exception):
-    """The job could not go on; the message names the step that failed."""
+    """Error that stops the job. Its message names the step that failed."""
 
 
 @dataclass
@@ -253,7 +253,7 @@ def expected_outputs(relative_path: str) -> dict[str, str]:
 
 
 def check_outputs(asset: Asset, relative_path: str, execution_id: str) -> list[str]:
-    """Return what is wrong with a succeeded run's outputs; empty when all is well."""
+    """Return the problems in a succeeded run's outputs, or [] when there are none."""
     problems = []
     for kind, output_path in expected_outputs(relative_path).items():
         key = asset.base_key + output_path

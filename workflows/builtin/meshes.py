@@ -33,7 +33,7 @@ def is_mesh(path: Path) -> bool:
 
 
 def load_scene(path: Path) -> trimesh.Scene:
-    """Load ``path`` as a scene; files it references must sit beside it.
+    """Load ``path`` as a scene. Files it references must be in the same folder.
 
     Raises UnsupportedFormat for an extension trimesh is not used for here and
     UnreadableInput when the file cannot be parsed or contains no geometry.

@@ -128,7 +128,7 @@ def parse_s3_url(url: str, name: str) -> S3Location:
 
 
 def _input_parameters(raw) -> dict:
-    """Return ``inputParameters`` as a dict; blank or non-object text gives {}."""
+    """Return ``inputParameters`` as a dict, or {} for blank or non-object text."""
     if isinstance(raw, dict):
         return raw
     if not isinstance(raw, str) or not raw.strip():

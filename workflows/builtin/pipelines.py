@@ -36,8 +36,8 @@ class BuiltinPipeline:
     pipeline_type: str
     execution_type: str
     output_type: str
-    # The key of the step function in ``steps.STEPS``; a name, because the
-    # step runs in a child process.
+    # Key of the step function in ``steps.STEPS``. It is a name, not the
+    # function, because the step runs in a child process.
     step: str
 
     @property
@@ -89,7 +89,7 @@ BUILTIN_PIPELINES = (
 
 
 def builtin_pipeline(pipeline_id: str) -> BuiltinPipeline:
-    """Return the built-in pipeline ``pipeline_id``; raise KeyError if unknown."""
+    """Return the built-in pipeline ``pipeline_id``, or raise KeyError if unknown."""
     for pipeline in BUILTIN_PIPELINES:
         if pipeline.pipeline_id == pipeline_id:
             return pipeline
@@ -97,7 +97,10 @@ def builtin_pipeline(pipeline_id: str) -> BuiltinPipeline:
 
 
 def ensure_queue(pipeline: BuiltinPipeline) -> str:
-    """Create the pipeline's queue (and event rule) if missing; return the queue URL."""
+    """Create the pipeline's queue (and event rule) where missing.
+
+    Returns the queue URL.
+    """
     url = sqs.ensure_queue(
         pipeline.queue_name, visibility_timeout=QUEUE_VISIBILITY_SECONDS
     )

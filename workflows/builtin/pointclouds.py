@@ -25,13 +25,13 @@ logger = logging.getLogger(__name__)
 LAS_EXTENSIONS = frozenset({".las", ".laz"})
 POINT_CLOUD_EXTENSIONS = LAS_EXTENSIONS | {".e57"}
 OUTPUT_EXTENSIONS = frozenset({".ply", ".glb", ".gltf", ".las", ".laz"})
-# Points read for a thumbnail; larger clouds are subsampled with an even stride.
+# Points read for a thumbnail. Larger clouds are subsampled with an even stride.
 MAX_PREVIEW_POINTS = 2_000_000
 # Points a conversion loads into memory. An estimate of 40 bytes each (float64
 # XYZ, the colours and the export buffer) gives about 4 GB at the limit.
 MAX_CONVERT_POINTS = 100_000_000
 LAS_CHUNK_POINTS = 1_000_000
-# LAS and E57 store Z up; glTF is Y up. This maps (x, y, z) to (x, z, -y).
+# LAS and E57 store Z up and glTF is Y up. This maps (x, y, z) to (x, z, -y).
 Z_UP_TO_Y_UP = np.array(
     [[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], dtype=np.float64
 )

@@ -82,7 +82,7 @@ def is_model(path: Path) -> bool:
 def convert_meshes(
     inputs: list[InputFile], outputs: OutputFolders, output_type: str
 ) -> StepResult:
-    """Convert every mesh and point cloud to ``output_type``; images pass as they are.
+    """Convert every mesh and point cloud to ``output_type`` and pass images unchanged.
 
     Raises UnsupportedFormat when the inputs contain no mesh, point cloud or
     image, and when a point cloud cannot be written as ``output_type``.

@@ -230,7 +230,7 @@ def _vertex_colors(mesh: trimesh.Trimesh) -> np.ndarray | None:
         colors = np.asarray(visual.vertex_colors, dtype=np.float64)
     # A broken material or texture only costs the colours, never the preview.
     except Exception:  # noqa: BLE001
-        logger.warning("Rendering without colours; reading them failed", exc_info=True)
+        logger.warning("Reading colours failed, rendering without them", exc_info=True)
         return None
     if colors.shape != (len(mesh.vertices), 4):
         return None
@@ -260,7 +260,7 @@ def _to_view(points: np.ndarray) -> np.ndarray:
 
 
 def _to_screen(view: np.ndarray, canvas_size: int) -> np.ndarray:
-    """Scale the view's x and y to fill the canvas with a margin; y points down."""
+    """Scale the view's x and y to fill the canvas with a margin (y points down)."""
     margin = 0.06 * canvas_size
     xy = view[:, :2]
     centre = (xy.min(axis=0) + xy.max(axis=0)) / 2

@@ -189,7 +189,7 @@ def download_file(
 
 
 def _download_companions(location: payload.S3Location, local: Path) -> None:
-    """Fetch referenced MTL, texture and buffer files that exist; skip the rest."""
+    """Download the referenced MTL, texture and buffer files that exist in S3."""
     pending = [(location.key, local)]
     seen = {location.key}
     while pending:
@@ -315,7 +315,7 @@ def _heartbeat(token: str, on_heartbeat):
                 if on_heartbeat is not None:
                     on_heartbeat()
             except AwsError as error:
-                logger.warning("Heartbeat failed code=%s; the step goes on", error.code)
+                logger.warning("Heartbeat failed code=%s, the step continues", error.code)
 
     thread = threading.Thread(target=beat, name="pipeline-heartbeat", daemon=True)
     thread.start()
@@ -327,7 +327,7 @@ def _heartbeat(token: str, on_heartbeat):
 
 
 def poll_queue(pipeline: BuiltinPipeline, url: str, *, wait_seconds: int = 10) -> int:
-    """Receive and process the messages waiting on ``url``; return how many."""
+    """Receive and process the messages waiting on ``url`` and return their count."""
     handled = 0
     for message in sqs.receive_messages(
         url=url, max_messages=10, wait_seconds=wait_seconds
@@ -368,7 +368,7 @@ def run_queue_loop(
             poll_queue(pipeline, url, wait_seconds=wait_seconds)
         except AwsError as error:
             logger.warning(
-                "Polling failed pipeline_id=%s code=%s; retrying",
+                "Polling failed pipeline_id=%s code=%s, retrying in 5 s",
                 pipeline.pipeline_id,
                 error.code,
             )
@@ -379,7 +379,7 @@ def run_queue_loop(
 def start_worker_threads(
     pipelines: list[BuiltinPipeline], stop: threading.Event, *, wait_seconds: int = 10
 ) -> list[threading.Thread]:
-    """Start one daemon thread per pipeline queue; set ``stop`` to end them."""
+    """Start one daemon thread per pipeline queue. Setting ``stop`` ends them."""
     threads = []
     for pipeline in pipelines:
         url = sqs.queue_url(pipeline.queue_name)

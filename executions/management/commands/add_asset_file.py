@@ -24,12 +24,12 @@ class Command(BaseCommand):
             "--as",
             dest="relative_path",
             default=None,
-            help="Path of the file inside the asset, e.g. models/part.glb; default: the file name.",
+            help="Path of the file inside the asset, such as models/part.glb (default: the file name).",
         )
         parser.add_argument(
             "--user",
             default="admin",
-            help="Username of the uploader; auto-triggered executions run as this user.",
+            help="Username of the uploader. Auto-triggered executions run as this user.",
         )
 
     def handle(self, *args, **options) -> None:

@@ -1,4 +1,4 @@
-"""manage.py process_execution_outputs: the consumer of the output-processing queue."""
+"""manage.py process_execution_outputs: consume the output-processing queue."""
 
 import logging
 import time
@@ -57,7 +57,10 @@ class Command(BaseCommand):
                 try:
                     total += consume_output_messages(max_messages=10, wait_seconds=wait_seconds)
                 except AwsError:
-                    logger.exception("Receiving output messages failed; retrying")
+                    logger.exception(
+                        "Receiving output messages failed, retrying in %d s",
+                        RETRY_PAUSE_SECONDS,
+                    )
                     time.sleep(RETRY_PAUSE_SECONDS)
                 finally:
                     # A long-running loop must not keep a connection the server closed.
