@@ -26,7 +26,7 @@ class Command(BaseCommand):
         user = get_user_model().objects.filter(username=options["username"]).first()
         if user is None:
             raise CommandError(
-                f"User {options['username']!r} not found. Create it with "
+                f"User {options['username']!r} does not exist. Create it with "
                 "'manage.py createsuperuser' or pass --username.",
                 returncode=2,
             )
